@@ -1,0 +1,133 @@
+//! `takt bench`: generate synthetic plants of several sizes, then time
+//! `takt plan` on each in a fresh child process (so peak memory is the plan's
+//! own) and print a Markdown table for the README.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+/// Arguments of `takt bench`.
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Item counts to measure, comma separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000usize, 100_000])]
+    items: Vec<usize>,
+    /// BOM levels of the generated plants.
+    #[arg(long, default_value_t = 5)]
+    levels: usize,
+    /// Weekly buckets.
+    #[arg(long, default_value_t = 52)]
+    periods: u32,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Plan runs per size; the table shows the run with the median total.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Where scenario and result files are written (kept for inspection).
+    #[arg(long, default_value = "bench-out")]
+    dir: PathBuf,
+}
+
+/// Peak resident memory of this process in bytes (Linux), if known.
+pub fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+struct Timings {
+    read: f64,
+    parse: f64,
+    plan: f64,
+    write: f64,
+    total: f64,
+    peak_mib: u64,
+    orders: u64,
+}
+
+fn parse_timings(stderr: &str) -> Option<Timings> {
+    let line = stderr.lines().find(|l| l.starts_with("timings: "))?;
+    let num = |key: &str| -> Option<f64> {
+        let at = line.find(key)? + key.len();
+        line[at..].trim_start().split([' ', ',', ';']).next()?.parse().ok()
+    };
+    Some(Timings {
+        read: num("read ")?,
+        parse: num("parse+validate ")?,
+        plan: num("plan ")?,
+        write: num("write ")?,
+        total: num("total ")?,
+        peak_mib: num("peak memory ")? as u64,
+        orders: num("bom lines, ")? as u64,
+    })
+}
+
+/// Runs the benchmark and prints the table.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "takt bench: this is a debug build; numbers are only meaningful from `cargo run --release -p takt -- bench`"
+        );
+    }
+    if args.runs == 0 {
+        bail!(crate::Refused("--runs: must be at least 1".into()));
+    }
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    let exe = std::env::current_exe().context("locating the takt binary")?;
+    println!(
+        "| items | BOM lines | planned orders | scenario | result | generate | read | parse + validate | plan | write JSON | read + plan + write | peak memory |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &items in &args.items {
+        let t = Instant::now();
+        let scenario = mrp::generate::generate(&mrp::generate::GenParams {
+            items,
+            levels: args.levels,
+            periods: args.periods,
+            seed: args.seed,
+        });
+        let generated = t.elapsed().as_secs_f64();
+        let bom_lines = scenario.bom.len();
+        let path = args.dir.join(format!("plant-{items}.json"));
+        let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
+        serde_json::to_writer(file, &mrp::export::ScenarioDocument(&scenario))?;
+        drop(scenario);
+        let out = args.dir.join(format!("plan-{items}.json"));
+
+        let mut runs = Vec::new();
+        for _ in 0..args.runs {
+            let child = Command::new(&exe)
+                .arg("plan")
+                .arg(&path)
+                .args(["--format", "json", "--timings", "--output"])
+                .arg(&out)
+                .output()
+                .context("running takt plan")?;
+            let stderr = String::from_utf8_lossy(&child.stderr);
+            if !child.status.success() {
+                bail!("takt plan failed on {}: {stderr}", path.display());
+            }
+            runs.push(parse_timings(&stderr).with_context(|| format!("no timings in: {stderr}"))?);
+        }
+        runs.sort_by(|a, b| a.total.total_cmp(&b.total));
+        let m = &runs[runs.len() / 2];
+        let mb = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
+        println!(
+            "| {items} | {bom_lines} | {} | {:.0} MB | {:.0} MB | {generated:.2} s | {:.2} s | {:.2} s | **{:.2} s** | {:.2} s | **{:.2} s** | {} MiB |",
+            m.orders,
+            mb(&path),
+            mb(&out),
+            m.read,
+            m.parse,
+            m.plan,
+            m.write,
+            m.total,
+            m.peak_mib
+        );
+    }
+    Ok(())
+}
