@@ -62,22 +62,6 @@ pub enum PegTarget {
     LotSize(u32),
 }
 
-/// Compact encoding of [`PegTarget`] used while planning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Target(u32);
-
-impl Target {
-    fn decode(self, demands: u32) -> PegTarget {
-        if self.0 < demands {
-            PegTarget::Demand(self.0)
-        } else if (self.0 - demands) % 2 == 0 {
-            PegTarget::SafetyStock((self.0 - demands) / 2)
-        } else {
-            PegTarget::LotSize((self.0 - demands) / 2)
-        }
-    }
-}
-
 /// A quantity pegged to a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peg {
@@ -260,40 +244,24 @@ pub fn plan(scenario: &Scenario) -> Result<PlanResult, PlanError> {
     plan_network(scenario, &network)
 }
 
-/// A requirement on an item: a quantity in a bucket and the segments it serves.
+/// A requirement on an item: `quantity` in `bucket`, serving the segments
+/// `pegs[start..start + len]` of the result's peg arena, each scaled by
+/// `factor`. The segments are a parent order's pegs, a phantom's passed-on
+/// pegs, or independent demand (factor 1): referencing them instead of
+/// copying keeps explosion proportional to BOM lines, not to pegs.
 #[derive(Debug, Clone, Copy)]
 struct Requirement {
     bucket: u32,
-    segs_start: u32,
-    segs_len: u32,
+    start: u32,
+    len: u32,
+    factor: Decimal,
     quantity: Decimal,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Seg {
-    target: Target,
-    quantity: Decimal,
-}
-
-#[derive(Default)]
-struct Requirements {
-    list: Vec<Requirement>,
-    segs: Vec<Seg>,
-}
-
-impl Requirements {
-    /// Adds a requirement whose segments are `pegs` scaled by `factor`.
-    fn push_scaled(&mut self, bucket: u32, pegs: &[Seg], factor: Decimal) -> Result<(), Overflow> {
-        let start = self.segs.len();
-        let mut quantity = Decimal::ZERO;
-        for p in pegs {
-            let q = mul(p.quantity, factor)?;
-            quantity = add(quantity, q)?;
-            self.segs.push(Seg { target: p.target, quantity: q });
-        }
-        self.list.push(Requirement { bucket, segs_start: start as u32, segs_len: pegs.len() as u32, quantity });
-        Ok(())
-    }
+/// An item's supplies in time order; `head` is the oldest with stock left.
+struct SupplyQueue {
+    supplies: Vec<Supply>,
+    head: usize,
 }
 
 /// A supply in an item's first-in-first-out queue.
@@ -307,16 +275,16 @@ struct Supply {
 pub fn plan_network(s: &Scenario, net: &Network) -> Result<PlanResult, PlanError> {
     let periods = s.calendar.len();
     let n = s.items.len();
-    let demands = s.demand.len() as u32;
     let mut exceptions = Vec::new();
-    let mut reqs: Vec<Requirements> = (0..n).map(|_| Requirements::default()).collect();
+    let mut reqs: Vec<Vec<Requirement>> = (0..n).map(|_| Vec::new()).collect();
+    let mut pegs = Vec::new();
 
-    independent_demand(s, net, &mut reqs, &mut exceptions).map_err(|(i, _)| overflow(s, i))?;
+    independent_demand(s, net, &mut reqs, &mut pegs, &mut exceptions).map_err(|(i, _)| overflow(s, i))?;
     let receipts = receipts_by_item(s, net, &mut exceptions);
 
     let mut result = PlanResult {
         planned_orders: Vec::new(),
-        pegs: Vec::new(),
+        pegs,
         records: Records::new(n, periods),
         low_level_code: net.low_level_code.clone(),
         exceptions: Vec::new(),
@@ -328,18 +296,7 @@ pub fn plan_network(s: &Scenario, net: &Network) -> Result<PlanResult, PlanError
         let planned = if s.items[i].source == Source::Phantom {
             plan_phantom(s, net, i, item_reqs, &mut result, &mut reqs, &mut exceptions)
         } else {
-            plan_item(
-                s,
-                net,
-                i,
-                item_reqs,
-                &receipts[i],
-                demands,
-                &mut result,
-                &mut reqs,
-                &mut exceptions,
-                &mut scratch,
-            )
+            plan_item(s, net, i, item_reqs, &receipts[i], &mut result, &mut reqs, &mut exceptions, &mut scratch)
         };
         planned.map_err(|e| match e {
             ItemError::Overflow => overflow(s, i),
@@ -377,7 +334,8 @@ impl From<Overflow> for ItemError {
 fn independent_demand(
     s: &Scenario,
     net: &Network,
-    reqs: &mut [Requirements],
+    reqs: &mut [Vec<Requirement>],
+    pegs: &mut Vec<Peg>,
     exceptions: &mut Vec<Exception>,
 ) -> Result<(), (usize, Overflow)> {
     let cal = &s.calendar;
@@ -436,8 +394,7 @@ fn independent_demand(
             end += 1;
         }
         let group = &placed[k..end];
-        let rq = &mut reqs[item as usize];
-        let start = rq.segs.len();
+        let start = pegs.len();
         let err = |e| (item as usize, e);
         let mut orders = Decimal::ZERO;
         let mut forecast = Decimal::ZERO;
@@ -447,7 +404,7 @@ fn independent_demand(
                 DemandKind::Order => {
                     orders = add(orders, dem.quantity).map_err(err)?;
                     if !dem.quantity.is_zero() {
-                        rq.segs.push(Seg { target: Target(d), quantity: dem.quantity });
+                        pegs.push(Peg { target: PegTarget::Demand(d), quantity: dem.quantity });
                     }
                 }
                 DemandKind::Forecast => forecast = add(forecast, dem.quantity).map_err(err)?,
@@ -465,14 +422,14 @@ fn independent_demand(
                 to_consume -= consumed;
                 let rest = dem.quantity - consumed;
                 if !rest.is_zero() {
-                    rq.segs.push(Seg { target: Target(d), quantity: rest });
+                    pegs.push(Peg { target: PegTarget::Demand(d), quantity: rest });
                 }
             }
         }
         let quantity = orders.max(forecast);
-        let segs_len = (rq.segs.len() - start) as u32;
         if !quantity.is_zero() {
-            rq.list.push(Requirement { bucket, segs_start: start as u32, segs_len, quantity });
+            let len = (pegs.len() - start) as u32;
+            reqs[item as usize].push(Requirement { bucket, start: start as u32, len, factor: Decimal::ONE, quantity });
         }
         k = end;
     }
@@ -540,11 +497,10 @@ fn plan_item(
     s: &Scenario,
     net: &Network,
     i: usize,
-    mut rq: Requirements,
+    mut rq: Vec<Requirement>,
     receipts: &[PlacedReceipt],
-    demands: u32,
     result: &mut PlanResult,
-    reqs: &mut [Requirements],
+    reqs: &mut [Vec<Requirement>],
     exceptions: &mut Vec<Exception>,
     scratch: &mut Vec<Peg>,
 ) -> Result<(), ItemError> {
@@ -560,8 +516,8 @@ fn plan_item(
     let planned_receipts = &mut records.planned_receipts[range.clone()];
     let planned_releases = &mut records.planned_releases[range];
 
-    rq.list.sort_by_key(|r| r.bucket);
-    for r in &rq.list {
+    rq.sort_by_key(|r| r.bucket);
+    for r in &rq {
         gross[r.bucket as usize] = add(gross[r.bucket as usize], r.quantity)?;
     }
     for p in receipts {
@@ -581,18 +537,17 @@ fn plan_item(
     let ss = item.safety_stock;
     let lead_time = item.lead_time as usize;
     let first_order = planned_orders.len();
-    let ss_target = Target(demands + 2 * i as u32);
-    let lot_target = Target(demands + 2 * i as u32 + 1);
+    let ss_target = PegTarget::SafetyStock(i as u32);
+    let lot_target = PegTarget::LotSize(i as u32);
 
-    let mut queue: Vec<Supply> = Vec::with_capacity(1 + receipts.len());
-    queue.push(Supply { order: None, remaining: item.on_hand });
-    let mut head = 0;
+    let mut queue = SupplyQueue { supplies: Vec::with_capacity(1 + receipts.len()), head: 0 };
+    queue.supplies.push(Supply { order: None, remaining: item.on_hand });
     let mut next_receipt = 0;
     let mut next_req = 0;
     let mut pab = item.on_hand;
     for t in 0..periods {
         while next_receipt < receipts.len() && receipts[next_receipt].bucket == t {
-            queue.push(Supply { order: None, remaining: s.receipts[receipts[next_receipt].index].quantity });
+            queue.supplies.push(Supply { order: None, remaining: s.receipts[receipts[next_receipt].index].quantity });
             next_receipt += 1;
         }
         let avail = sub(add(pab, scheduled[t])?, gross[t])?;
@@ -627,7 +582,7 @@ fn plan_item(
                         ),
                     });
                 }
-                queue.push(Supply { order: Some(planned_orders.len()), remaining: piece });
+                queue.supplies.push(Supply { order: Some(planned_orders.len()), remaining: piece });
                 planned_orders.push(PlannedOrder {
                     number,
                     item: i as u32,
@@ -644,10 +599,11 @@ fn plan_item(
         }
         projected[t] = pab;
 
-        while next_req < rq.list.len() && rq.list[next_req].bucket as usize == t {
-            let r = rq.list[next_req];
-            for seg in &rq.segs[r.segs_start as usize..(r.segs_start + r.segs_len) as usize] {
-                allocate(seg.target, seg.quantity, &mut queue, &mut head, planned_orders, pegs, demands, scratch)?;
+        while next_req < rq.len() && rq[next_req].bucket as usize == t {
+            let r = rq[next_req];
+            for k in r.start..r.start + r.len {
+                let seg = pegs[k as usize];
+                allocate(seg.target, mul(seg.quantity, r.factor)?, &mut queue, planned_orders, pegs, scratch)?;
             }
             next_req += 1;
         }
@@ -655,19 +611,19 @@ fn plan_item(
     // What is left in stock at the horizon end holds the safety stock first,
     // then is excess from lot sizing.
     let mut ss_left = ss;
-    while head < queue.len() {
-        let rest = queue[head].remaining;
+    while queue.head < queue.supplies.len() {
+        let rest = queue.supplies[queue.head].remaining;
         let for_ss = rest.min(ss_left);
         ss_left -= for_ss;
         if !for_ss.is_zero() {
-            allocate(ss_target, for_ss, &mut queue, &mut head, planned_orders, pegs, demands, scratch)?;
+            allocate(ss_target, for_ss, &mut queue, planned_orders, pegs, scratch)?;
         }
         let excess = rest - for_ss;
         if !excess.is_zero() {
-            allocate(lot_target, excess, &mut queue, &mut head, planned_orders, pegs, demands, scratch)?;
+            allocate(lot_target, excess, &mut queue, planned_orders, pegs, scratch)?;
         }
         if rest.is_zero() {
-            head += 1;
+            queue.head += 1;
         }
     }
     receipt_exceptions(s, i, receipts, gross, exceptions)?;
@@ -675,58 +631,54 @@ fn plan_item(
     // Explode: each order's pegs, scaled, become its components' requirements
     // in its release bucket.
     let components = net.components_of(i);
-    if !components.is_empty() {
-        let mut segs: Vec<Seg> = Vec::new();
-        for o in first_order..planned_orders.len() {
-            let order = &planned_orders[o];
-            segs.clear();
-            segs.extend(
-                order_pegs(pegs, order).iter().map(|p| Seg { target: encode(p.target, demands), quantity: p.quantity }),
-            );
-            for cl in components {
-                reqs[cl.component as usize].push_scaled(order.release_bucket, &segs, cl.factor)?;
-            }
+    for order in &planned_orders[first_order..] {
+        for cl in components {
+            reqs[cl.component as usize].push(Requirement {
+                bucket: order.release_bucket,
+                start: order.pegs_start,
+                len: order.pegs_len,
+                factor: cl.factor,
+                quantity: scaled_sum(order_pegs(pegs, order), cl.factor)?,
+            });
         }
     }
     Ok(())
 }
 
-fn encode(target: PegTarget, demands: u32) -> Target {
-    match target {
-        PegTarget::Demand(d) => Target(d),
-        PegTarget::SafetyStock(i) => Target(demands + 2 * i),
-        PegTarget::LotSize(i) => Target(demands + 2 * i + 1),
-    }
+/// `Σ quantity × factor` over segments: a requirement's quantity is exactly
+/// what its segments will allocate, even where a product is rounded at the
+/// 28th digit (so `quantity × factor` could differ from the sum).
+fn scaled_sum(segments: &[Peg], factor: Decimal) -> Result<Decimal, Overflow> {
+    segments.iter().try_fold(Decimal::ZERO, |sum, seg| add(sum, mul(seg.quantity, factor)?))
 }
 
 /// Takes `quantity` for `target` from the head of the supply queue; pegs it to
 /// planned orders, and closes each order's pegging as it is used up.
 fn allocate(
-    target: Target,
+    target: PegTarget,
     mut quantity: Decimal,
-    queue: &mut [Supply],
-    head: &mut usize,
+    queue: &mut SupplyQueue,
     planned_orders: &mut [PlannedOrder],
     pegs: &mut Vec<Peg>,
-    demands: u32,
     scratch: &mut Vec<Peg>,
 ) -> Result<(), Overflow> {
-    while !quantity.is_zero() && *head < queue.len() {
-        let supply = &mut queue[*head];
+    while !quantity.is_zero() && queue.head < queue.supplies.len() {
+        let supply = &mut queue.supplies[queue.head];
         let take = quantity.min(supply.remaining);
-        if let Some(o) = supply.order {
-            if !take.is_zero() {
+        if let Some(o) = supply.order
+            && !take.is_zero()
+        {
+            {
                 let order = &mut planned_orders[o];
                 if order.pegs_start == u32::MAX {
                     order.pegs_start = pegs.len() as u32;
                 }
-                let decoded = target.decode(demands);
                 match pegs.last_mut() {
-                    Some(last) if order.pegs_len > 0 && last.target == decoded => {
+                    Some(last) if order.pegs_len > 0 && last.target == target => {
                         last.quantity = add(last.quantity, take)?;
                     }
                     _ => {
-                        pegs.push(Peg { target: decoded, quantity: take });
+                        pegs.push(Peg { target, quantity: take });
                         order.pegs_len += 1;
                     }
                 }
@@ -738,10 +690,12 @@ fn allocate(
             if let Some(o) = supply.order {
                 merge_pegs(planned_orders, pegs, o, scratch)?;
             }
-            *head += 1;
+            queue.head += 1;
         }
     }
-    debug_assert!(quantity.is_zero(), "supply always covers requirements after netting");
+    // Netting makes cumulative supply cover cumulative requirements, so the
+    // queue only runs dry where a sum was rounded in its 28th significant
+    // digit; that rounding remainder stays unpegged.
     Ok(())
 }
 
@@ -778,35 +732,36 @@ fn plan_phantom(
     s: &Scenario,
     net: &Network,
     i: usize,
-    mut rq: Requirements,
+    mut rq: Vec<Requirement>,
     result: &mut PlanResult,
-    reqs: &mut [Requirements],
+    reqs: &mut [Vec<Requirement>],
     exceptions: &mut Vec<Exception>,
 ) -> Result<(), ItemError> {
     let periods = s.calendar.len();
     let mut unsupplied = Decimal::ZERO;
     let mut first_unsupplied = None;
     let range = i * periods..(i + 1) * periods;
-    let records = &mut result.records;
-    rq.list.sort_by_key(|r| r.bucket);
+    let PlanResult { records, pegs, .. } = result;
+    rq.sort_by_key(|r| r.bucket);
     let mut stock = s.items[i].on_hand;
     let mut next_req = 0;
-    let mut pass_on: Vec<Seg> = Vec::new();
+    let mut pass_on: Vec<Peg> = Vec::new();
     let components = net.components_of(i);
     for t in 0..periods {
         pass_on.clear();
         let mut gross = Decimal::ZERO;
         let mut net_qty = Decimal::ZERO;
-        while next_req < rq.list.len() && rq.list[next_req].bucket as usize == t {
-            let r = rq.list[next_req];
+        while next_req < rq.len() && rq[next_req].bucket as usize == t {
+            let r = rq[next_req];
             gross = add(gross, r.quantity)?;
-            for seg in &rq.segs[r.segs_start as usize..(r.segs_start + r.segs_len) as usize] {
-                let from_stock = seg.quantity.min(stock);
+            for seg in &pegs[r.start as usize..(r.start + r.len) as usize] {
+                let quantity = mul(seg.quantity, r.factor)?;
+                let from_stock = quantity.min(stock);
                 stock -= from_stock;
-                let rest = seg.quantity - from_stock;
+                let rest = quantity - from_stock;
                 if !rest.is_zero() {
                     net_qty = add(net_qty, rest)?;
-                    pass_on.push(Seg { target: seg.target, quantity: rest });
+                    pass_on.push(Peg { target: seg.target, quantity: rest });
                 }
             }
             next_req += 1;
@@ -817,15 +772,23 @@ fn plan_phantom(
         records.projected_available[at] = stock;
         if !pass_on.is_empty() {
             pass_on.sort_by_key(|seg| seg.target);
-            let mut merged: Vec<Seg> = Vec::with_capacity(pass_on.len());
+            let start = pegs.len();
             for seg in &pass_on {
-                match merged.last_mut() {
-                    Some(last) if last.target == seg.target => last.quantity = add(last.quantity, seg.quantity)?,
-                    _ => merged.push(*seg),
+                let merges = pegs.len() > start && pegs.last().is_some_and(|last| last.target == seg.target);
+                match pegs.last_mut() {
+                    Some(last) if merges => last.quantity = add(last.quantity, seg.quantity)?,
+                    _ => pegs.push(*seg),
                 }
             }
+            let len = (pegs.len() - start) as u32;
             for cl in components {
-                reqs[cl.component as usize].push_scaled(t as u32, &merged, cl.factor)?;
+                reqs[cl.component as usize].push(Requirement {
+                    bucket: t as u32,
+                    start: start as u32,
+                    len,
+                    factor: cl.factor,
+                    quantity: scaled_sum(&pegs[start..], cl.factor)?,
+                });
             }
             if components.is_empty() {
                 unsupplied = add(unsupplied, net_qty)?;

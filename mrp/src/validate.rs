@@ -119,10 +119,11 @@ pub fn validate(s: &Scenario) -> Result<Network, ScenarioError> {
         if let Some(v) = lot.max {
             check_positive(p, || format!("items[{i}].lot.max"), v);
         }
-        if let (Some(min), Some(max)) = (lot.min, lot.max) {
-            if min > max && max > Decimal::ZERO {
-                p.push(Problem::new(format!("items[{i}].lot.min"), format!("{min} is above lot.max {max}")));
-            }
+        if let (Some(min), Some(max)) = (lot.min, lot.max)
+            && min > max
+            && max > Decimal::ZERO
+        {
+            p.push(Problem::new(format!("items[{i}].lot.min"), format!("{min} is above lot.max {max}")));
         }
         if item.source == Source::Phantom {
             // A phantom is never ordered or stocked to a level: these fields would be silently ignored.
@@ -311,3 +312,7 @@ fn describe_cycle(s: &Scenario, graph: &DiGraph<(), u32>, start: NodeIndex) -> P
         format!("cycle in the bill of materials: {} (lines {})", names.join(" -> "), line_refs.join(", ")),
     )
 }
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;
