@@ -23,6 +23,9 @@ pub struct BenchArgs {
     /// Generator seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Pegging modes to measure, comma separated (`full`, `none`).
+    #[arg(long, value_delimiter = ',', default_values_t = ["full".to_owned(), "none".to_owned()])]
+    pegging: Vec<String>,
     /// Plan runs per size; the table shows the run with the median total.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -79,9 +82,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     let exe = std::env::current_exe().context("locating the takt binary")?;
     println!(
-        "| items | BOM lines | planned orders | scenario | result | generate | read | parse + validate | plan | write JSON | read + plan + write | peak memory |"
+        "| items | BOM lines | pegging | planned orders | scenario | result | generate | read | parse + validate | plan | write JSON | read + plan + write | peak memory |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &items in &args.items {
         let t = Instant::now();
         let scenario = mrp::generate::generate(&mrp::generate::GenParams {
@@ -96,38 +99,39 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
         serde_json::to_writer(file, &mrp::export::ScenarioDocument(&scenario))?;
         drop(scenario);
-        let out = args.dir.join(format!("plan-{items}.json"));
-
-        let mut runs = Vec::new();
-        for _ in 0..args.runs {
-            let child = Command::new(&exe)
-                .arg("plan")
-                .arg(&path)
-                .args(["--format", "json", "--timings", "--output"])
-                .arg(&out)
-                .output()
-                .context("running takt plan")?;
-            let stderr = String::from_utf8_lossy(&child.stderr);
-            if !child.status.success() {
-                bail!("takt plan failed on {}: {stderr}", path.display());
+        for pegging in &args.pegging {
+            let out = args.dir.join(format!("plan-{items}-{pegging}.json"));
+            let mut runs = Vec::new();
+            for _ in 0..args.runs {
+                let child = Command::new(&exe)
+                    .arg("plan")
+                    .arg(&path)
+                    .args(["--format", "json", "--timings", "--pegging", pegging.as_str(), "--output"])
+                    .arg(&out)
+                    .output()
+                    .context("running takt plan")?;
+                let stderr = String::from_utf8_lossy(&child.stderr);
+                if !child.status.success() {
+                    bail!("takt plan failed on {}: {stderr}", path.display());
+                }
+                runs.push(parse_timings(&stderr).with_context(|| format!("no timings in: {stderr}"))?);
             }
-            runs.push(parse_timings(&stderr).with_context(|| format!("no timings in: {stderr}"))?);
+            runs.sort_by(|a, b| a.total.total_cmp(&b.total));
+            let m = &runs[runs.len() / 2];
+            let mb = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
+            println!(
+                "| {items} | {bom_lines} | {pegging} | {} | {:.0} MB | {:.0} MB | {generated:.2} s | {:.2} s | {:.2} s | **{:.2} s** | {:.2} s | **{:.2} s** | {} MiB |",
+                m.orders,
+                mb(&path),
+                mb(&out),
+                m.read,
+                m.parse,
+                m.plan,
+                m.write,
+                m.total,
+                m.peak_mib
+            );
         }
-        runs.sort_by(|a, b| a.total.total_cmp(&b.total));
-        let m = &runs[runs.len() / 2];
-        let mb = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
-        println!(
-            "| {items} | {bom_lines} | {} | {:.0} MB | {:.0} MB | {generated:.2} s | {:.2} s | {:.2} s | **{:.2} s** | {:.2} s | **{:.2} s** | {} MiB |",
-            m.orders,
-            mb(&path),
-            mb(&out),
-            m.read,
-            m.parse,
-            m.plan,
-            m.write,
-            m.total,
-            m.peak_mib
-        );
     }
     Ok(())
 }

@@ -49,6 +49,19 @@ struct PlanArgs {
     /// Print phase timings and peak memory to standard error.
     #[arg(long)]
     timings: bool,
+    /// `full`: peg every planned order to the demands it serves through every
+    /// level. `none`: skip pegging (same orders and records, much faster on
+    /// large plants).
+    #[arg(long, value_enum, default_value_t = Pegging::Full)]
+    pegging: Pegging,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Pegging {
+    /// Multi-level pegging to independent demands.
+    Full,
+    /// No pegging.
+    None,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -163,8 +176,8 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<()> {
     };
 
     let t = Instant::now();
-    let plan =
-        mrp::plan_network(&scenario, &network).map_err(|e| Refused(format!("{}: {e}", args.scenario.display())))?;
+    let plan = mrp::plan_network_with(&scenario, &network, mrp::PlanOptions { pegging: args.pegging == Pegging::Full })
+        .map_err(|e| Refused(format!("{}: {e}", args.scenario.display())))?;
     let planned = t.elapsed();
 
     let t = Instant::now();

@@ -30,7 +30,10 @@ pub mod validate;
 
 pub use model::*;
 pub use parse::{Problem, ScenarioError, parse_scenario, parse_scenario_with_network};
-pub use plan::{Exception, ExceptionKind, Peg, PegTarget, PlanError, PlanResult, PlannedOrder, plan, plan_network};
+pub use plan::{
+    Exception, ExceptionKind, Peg, PegTarget, PlanError, PlanOptions, PlanResult, PlannedOrder, plan, plan_network,
+    plan_network_with,
+};
 pub use result::ResultDocument;
 pub use table::render_table;
 pub use validate::{Network, validate};

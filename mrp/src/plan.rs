@@ -222,6 +222,8 @@ pub struct PlanResult {
     pub low_level_code: Vec<u32>,
     /// Exception messages, by item in input order.
     pub exceptions: Vec<Exception>,
+    /// Whether orders were pegged ([`PlanOptions::pegging`]).
+    pub pegging: bool,
 }
 
 impl PlanResult {
@@ -242,6 +244,21 @@ fn order_pegs<'a>(pegs: &'a [Peg], order: &PlannedOrder) -> &'a [Peg] {
 pub fn plan(scenario: &Scenario) -> Result<PlanResult, PlanError> {
     let network = validate(scenario)?;
     plan_network(scenario, &network)
+}
+
+/// Choices that change what a run computes, not what it plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Peg every planned order to the demands it serves through every level
+    /// (the default). Off, the orders, records and exceptions are the same
+    /// but orders carry no pegging; at 100k items that saves most of the run.
+    pub pegging: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions { pegging: true }
+    }
 }
 
 /// A requirement on an item: `quantity` in `bucket`, serving the segments
@@ -273,6 +290,11 @@ struct Supply {
 
 /// Plans a scenario whose network `validate` has built.
 pub fn plan_network(s: &Scenario, net: &Network) -> Result<PlanResult, PlanError> {
+    plan_network_with(s, net, PlanOptions::default())
+}
+
+/// Plans a scenario whose network `validate` has built, with options.
+pub fn plan_network_with(s: &Scenario, net: &Network, options: PlanOptions) -> Result<PlanResult, PlanError> {
     let periods = s.calendar.len();
     let n = s.items.len();
     let mut exceptions = Vec::new();
@@ -288,6 +310,7 @@ pub fn plan_network(s: &Scenario, net: &Network) -> Result<PlanResult, PlanError
         records: Records::new(n, periods),
         low_level_code: net.low_level_code.clone(),
         exceptions: Vec::new(),
+        pegging: options.pegging,
     };
     let mut scratch = Vec::new();
     for &i in &net.sequence {
@@ -508,7 +531,8 @@ fn plan_item(
     let cal = &s.calendar;
     let periods = cal.len();
     let range = i * periods..(i + 1) * periods;
-    let PlanResult { planned_orders, pegs, records, .. } = result;
+    let PlanResult { planned_orders, pegs, records, pegging: result_pegging, .. } = result;
+    let result_pegging = *result_pegging;
     let gross = &mut records.gross[range.clone()];
     let scheduled = &mut records.scheduled_receipts[range.clone()];
     let projected = &mut records.projected_available[range.clone()];
@@ -599,7 +623,7 @@ fn plan_item(
         }
         projected[t] = pab;
 
-        while next_req < rq.len() && rq[next_req].bucket as usize == t {
+        while result_pegging && next_req < rq.len() && rq[next_req].bucket as usize == t {
             let r = rq[next_req];
             for k in r.start..r.start + r.len {
                 let seg = pegs[k as usize];
@@ -611,7 +635,7 @@ fn plan_item(
     // What is left in stock at the horizon end holds the safety stock first,
     // then is excess from lot sizing.
     let mut ss_left = ss;
-    while queue.head < queue.supplies.len() {
+    while result_pegging && queue.head < queue.supplies.len() {
         let rest = queue.supplies[queue.head].remaining;
         let for_ss = rest.min(ss_left);
         ss_left -= for_ss;
@@ -631,6 +655,17 @@ fn plan_item(
     // Explode: each order's pegs, scaled, become its components' requirements
     // in its release bucket.
     let components = net.components_of(i);
+    if !result_pegging {
+        // Without pegging only totals matter: add straight into the
+        // components' gross requirements, no requirement records.
+        for order in &planned_orders[first_order..] {
+            for cl in components {
+                let at = cl.component as usize * periods + order.release_bucket as usize;
+                records.gross[at] = add(records.gross[at], mul(order.quantity, cl.factor)?)?;
+            }
+        }
+        return Ok(());
+    }
     for order in &planned_orders[first_order..] {
         for cl in components {
             reqs[cl.component as usize].push(Requirement {
@@ -741,7 +776,8 @@ fn plan_phantom(
     let mut unsupplied = Decimal::ZERO;
     let mut first_unsupplied = None;
     let range = i * periods..(i + 1) * periods;
-    let PlanResult { records, pegs, .. } = result;
+    let PlanResult { records, pegs, pegging, .. } = result;
+    let pegging = *pegging;
     rq.sort_by_key(|r| r.bucket);
     let mut stock = s.items[i].on_hand;
     let mut next_req = 0;
@@ -749,11 +785,16 @@ fn plan_phantom(
     let components = net.components_of(i);
     for t in 0..periods {
         pass_on.clear();
-        let mut gross = Decimal::ZERO;
+        // Without pegging, parents added their requirements here directly.
+        let mut gross = records.gross[range.start + t];
         let mut net_qty = Decimal::ZERO;
         while next_req < rq.len() && rq[next_req].bucket as usize == t {
             let r = rq[next_req];
             gross = add(gross, r.quantity)?;
+            if !pegging {
+                next_req += 1;
+                continue;
+            }
             for seg in &pegs[r.start as usize..(r.start + r.len) as usize] {
                 let quantity = mul(seg.quantity, r.factor)?;
                 let from_stock = quantity.min(stock);
@@ -766,10 +807,21 @@ fn plan_phantom(
             }
             next_req += 1;
         }
+        if !pegging {
+            let from_stock = gross.min(stock);
+            stock -= from_stock;
+            net_qty = gross - from_stock;
+        }
         let at = range.start + t;
         records.gross[at] = gross;
         records.net[at] = net_qty;
         records.projected_available[at] = stock;
+        if !pegging && !net_qty.is_zero() {
+            for cl in components {
+                let at = cl.component as usize * periods + t;
+                records.gross[at] = add(records.gross[at], mul(net_qty, cl.factor)?)?;
+            }
+        }
         if !pass_on.is_empty() {
             pass_on.sort_by_key(|seg| seg.target);
             let start = pegs.len();
@@ -790,10 +842,10 @@ fn plan_phantom(
                     quantity: scaled_sum(&pegs[start..], cl.factor)?,
                 });
             }
-            if components.is_empty() {
-                unsupplied = add(unsupplied, net_qty)?;
-                first_unsupplied.get_or_insert(t);
-            }
+        }
+        if components.is_empty() && !net_qty.is_zero() {
+            unsupplied = add(unsupplied, net_qty)?;
+            first_unsupplied.get_or_insert(t);
         }
     }
     if let Some(t) = first_unsupplied {

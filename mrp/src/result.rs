@@ -46,7 +46,59 @@ impl Serialize for Qty {
         if self.0.is_zero() {
             return s.serialize_str("0");
         }
-        s.collect_str(&self.0.normalize())
+        let q = self.0.normalize();
+        // Most quantities are whole: format those without the fmt machinery,
+        // which dominates writing a large plan.
+        if q.scale() == 0
+            && let Ok(whole) = i64::try_from(q.mantissa())
+        {
+            let mut buf = [0u8; 20];
+            return s.serialize_str(format_whole(whole, &mut buf));
+        }
+        s.collect_str(&q)
+    }
+}
+
+/// Writes a whole number into `buf` (from the end) and returns its text.
+fn format_whole(value: i64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).expect("ASCII digits")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_are_exact_strings_without_trailing_zeros() {
+        for (value, text) in [
+            ("0", "0"),
+            ("-0.00", "0"),
+            ("20.00", "20"),
+            ("12.50", "12.5"),
+            ("-7", "-7"),
+            ("0.001", "0.001"),
+            ("9223372036854775807", "9223372036854775807"),
+            ("-9223372036854775808", "-9223372036854775808"),
+            ("79228162514264337593543950335", "79228162514264337593543950335"),
+            ("100", "100"),
+        ] {
+            let d: Decimal = value.parse().unwrap();
+            assert_eq!(serde_json::to_string(&Qty(d)).unwrap(), format!("\"{text}\""), "{value}");
+        }
     }
 }
 
@@ -65,9 +117,12 @@ impl Serialize for Quantities<'_> {
 impl Serialize for ResultDocument<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let cal = &self.scenario.calendar;
-        let mut doc = s.serialize_struct("Result", 7)?;
+        let mut doc = s.serialize_struct("Result", 8)?;
         doc.serialize_field("format", RESULT_FORMAT)?;
         doc.serialize_field("scenario", &self.scenario.name)?;
+        if !self.plan.pegging {
+            doc.serialize_field("pegging", "none")?;
+        }
         doc.serialize_field("calendar", &CalendarDoc(cal))?;
         doc.serialize_field("buckets", &Buckets(cal))?;
         doc.serialize_field("planned_orders", &Orders(self))?;
@@ -107,31 +162,47 @@ impl Serialize for Orders<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = self.0;
         let cal = &d.scenario.calendar;
+        let dates: Vec<String> = (0..cal.len()).map(|t| cal.bucket_start(t).to_string()).collect();
         let mut seq = s.serialize_seq(None)?;
         for order in d.plan.planned_orders.iter().filter(|o| d.shows(o.item as usize)) {
             seq.serialize_element(&OrderDoc {
-                id: order.id(),
+                id: OrderId(order.number),
                 item: &d.scenario.items[order.item as usize].id,
                 kind: order.kind.as_str(),
-                release_date: cal.bucket_start(order.release_bucket as usize).to_string(),
-                due_date: cal.bucket_start(order.due_bucket as usize).to_string(),
+                release_date: &dates[order.release_bucket as usize],
+                due_date: &dates[order.due_bucket as usize],
                 quantity: Qty(order.quantity),
-                pegging: Pegging(d, d.plan.pegging(order)),
+                pegging: d.plan.pegging.then(|| Pegging(d, d.plan.pegging(order))),
             })?;
         }
         seq.end()
     }
 }
 
+/// `PL-n`, written without an intermediate `String`.
+struct OrderId(u32);
+
+impl Serialize for OrderId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 20];
+        let digits = format_whole(i64::from(self.0), &mut buf);
+        let mut id = [0u8; 23];
+        id[..3].copy_from_slice(b"PL-");
+        id[3..3 + digits.len()].copy_from_slice(digits.as_bytes());
+        s.serialize_str(std::str::from_utf8(&id[..3 + digits.len()]).expect("ASCII"))
+    }
+}
+
 #[derive(serde::Serialize)]
 struct OrderDoc<'d, 'a> {
-    id: String,
+    id: OrderId,
     item: &'a str,
     kind: &'static str,
-    release_date: String,
-    due_date: String,
+    release_date: &'d str,
+    due_date: &'d str,
     quantity: Qty,
-    pegging: Pegging<'d, 'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pegging: Option<Pegging<'d, 'a>>,
 }
 
 struct Pegging<'d, 'a>(&'d ResultDocument<'a>, &'d [crate::plan::Peg]);

@@ -123,7 +123,8 @@ pub fn render_table(s: &Scenario, plan: &PlanResult, mask: Option<&[bool]>) -> S
                 ]
             })
             .collect();
-        let header = ["Order", "Item", "Kind", "Release", "Due", "Quantity", "Pegged to"];
+        let header =
+            ["Order", "Item", "Kind", "Release", "Due", "Quantity", if plan.pegging { "Pegged to" } else { "" }];
         let mut widths = header.map(str::len);
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {

@@ -256,6 +256,18 @@ proptest! {
         prop_assert_eq!(ja, jb);
     }
 
+    #[test]
+    fn pegging_off_plans_the_same_orders_records_and_exceptions(s in valid_scenario()) {
+        let net = validate(&s).unwrap();
+        let on = plan_network_with(&s, &net, PlanOptions { pegging: true }).unwrap();
+        let off = plan_network_with(&s, &net, PlanOptions { pegging: false }).unwrap();
+        prop_assert_eq!(&on.records, &off.records);
+        prop_assert_eq!(&on.exceptions, &off.exceptions);
+        let strip = |p: &PlanResult| p.planned_orders.iter().map(|o| (o.item, o.release_bucket, o.due_bucket, o.quantity)).collect::<Vec<_>>();
+        prop_assert_eq!(strip(&on), strip(&off));
+        prop_assert!(off.planned_orders.iter().all(|o| off.pegging(o).is_empty()));
+    }
+
     /// Arbitrary (mostly invalid) scenarios: planning answers Ok or Err, never panics.
     #[test]
     fn planner_never_panics(

@@ -20,6 +20,8 @@ import sys
 from decimal import Decimal
 
 FRACTIONS = ["0", "0.25", "0.5", "0.75", "1.5", "2.5", "0.1"]
+ITEM_NAMES = ["BIKE", "WHEEL", "RIM", "SPOKE", "HUB", "FRAME", "KIT-A", "TUBE", "TIRE",
+              "BOLT", "NUT", "SEAT", "CHAIN", "PEDAL", "GEAR", "AXLE", "FORK", "B2", "a1", "Z-9"]
 
 
 class Num:
@@ -82,7 +84,9 @@ class Gen:
         levels = [0] + [rng.randint(1, depth) for _ in range(n - 1)]
         levels[-1] = depth                             # make the depth real
         levels.sort()
-        ids = [f"I{i}" for i in range(n)]
+        # Names drawn at random, so that input order differs from sorted order
+        # (records and tie-breaks must follow input order, not names).
+        ids = rng.sample(ITEM_NAMES, n)
 
         # Decide which items get components: anything above the deepest level.
         has_children = [lv < depth and rng.random() < 0.85 for lv in levels]
@@ -154,9 +158,10 @@ class Gen:
                     indep_total[i] += qty2
         rng.shuffle(demand)
         demand_json = []
+        demand_numbers = rng.sample(range(1, 1000), len(demand))
         for k, (i, d, kind, qty) in enumerate(demand):
             prefix = "SO" if kind == "order" else "FC"
-            demand_json.append({"id": f"{prefix}-{k + 1}", "item": ids[i], "date": d.isoformat(),
+            demand_json.append({"id": f"{prefix}-{demand_numbers[k]}", "item": ids[i], "date": d.isoformat(),
                                 "quantity": self.q(qty), "kind": kind})
 
         # ---- items ----
