@@ -23,17 +23,25 @@ pub fn render_table(s: &Scenario, plan: &PlanResult, mask: Option<&[bool]>) -> S
     let shown_exceptions = plan.exceptions.iter().filter(|e| shows(e.item as usize)).count();
     let _ = writeln!(
         out,
-        "MRP plan {:?}: {} buckets of {} day{} from {} to {}; {} planned order{}, {} exception{}",
+        "MRP plan {:?}: {} buckets of {} day{} from {}, horizon end {}; {} planned order{}, {} exception{}{}",
         s.name,
         cal.periods,
         cal.bucket_days,
         if cal.bucket_days == 1 { "" } else { "s" },
         cal.start,
-        cal.horizon_end() - chrono::Days::new(1),
+        cal.horizon_end(),
         shown_orders,
         if shown_orders == 1 { "" } else { "s" },
         shown_exceptions,
         if shown_exceptions == 1 { "" } else { "s" },
+        match mask {
+            Some(_) => format!(
+                " for the items shown ({} and {} in the whole plan)",
+                plan.planned_orders.len(),
+                plan.exceptions.len()
+            ),
+            None => String::new(),
+        },
     );
 
     let mut order_of_items: Vec<usize> = (0..s.items.len()).filter(|&i| shows(i)).collect();
@@ -62,7 +70,7 @@ pub fn render_table(s: &Scenario, plan: &PlanResult, mask: Option<&[bool]>) -> S
             ("Gross requirements", r.gross, false),
             ("Scheduled receipts", r.scheduled_receipts, false),
             ("Projected available", r.projected_available, true),
-            ("Net requirements", r.net, false),
+            (if item.source == Source::Phantom { "Passed to components" } else { "Net requirements" }, r.net, false),
             ("Planned receipts", r.planned_receipts, false),
             ("Planned releases", r.planned_releases, false),
         ];

@@ -176,6 +176,8 @@ def main():
     args = ap.parse_args()
     if not args.reference_only and not args.takt:
         ap.error("--takt is required unless --reference-only is given")
+    if not args.reference_only and not (os.path.isfile(args.takt) and os.access(args.takt, os.X_OK)):
+        ap.error(f"--takt {args.takt}: no such executable (cargo build -p takt?)")
 
     passed = failed = 0
     failing = []

@@ -221,6 +221,10 @@ class Gen:
             receipts.append({"id": f"PO-{len(receipts) + 1}", "item": ids[i],
                              "date": date_in_window().isoformat(), "quantity": self.q(qty)})
 
+        # Input order need not follow the BOM: components may come first.
+        if rng.random() < 0.5:
+            rng.shuffle(items)
+
         return {
             "format": "mrp-scenario/1",
             "name": f"random-{self.seed}",
