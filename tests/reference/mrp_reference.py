@@ -11,11 +11,31 @@ valid; no input checks are made beyond what planning needs.
 
 All quantities are `decimal.Decimal` with a wide context, so that every
 sum and product in a plan is exact (the documents forbid binary floats).
+
+Readings taken where the documents leave room (each one agrees with takt as
+of this writing; differential.py would flag a change on either side):
+- A bucket's independent requirement draws supply for its customer orders
+  first (date, then input order), then for the forecasts' unconsumed rests;
+  forecasts are consumed by orders in date, then input order.
+- Pegs are listed (and passed down in that order) as: demands by input
+  order, then every safety-stock target, then every lot-size target, each
+  by item input order.
+- A phantom's pass-through of one bucket is treated like one order: the
+  uncovered pegs of all its requirements are merged, listed as above, and
+  exploded once per BOM line.
+- A parent order explodes per BOM line in input order; each line is its own
+  dependent requirement.  Component requirements are queued in the order
+  they arise while planning (so a phantom's come when the phantom is planned).
+- Zero-quantity demand and receipts still get their date exceptions
+  (past_due_*, beyond_horizon); `cancel` is dated at its due bucket's start.
+- Receipt advice (reschedule/cancel) is listed in need-bucket order, i.e.
+  receipts by due bucket, date, input order.
 """
 
 import datetime
 import decimal
 import json
+import math
 import sys
 from collections import deque
 from decimal import Decimal
@@ -73,7 +93,6 @@ def ceil_sqrt(x):
     """Least whole c >= 0 with c*c >= x, for a non-negative Fraction x."""
     if x <= 0:
         return 0
-    import math
     c = math.isqrt(x.numerator // x.denominator)
     while c * c < x:
         c += 1
@@ -117,7 +136,6 @@ class Planner:
         self.start = datetime.date.fromisoformat(cal["start"])
         self.bucket_days = whole(cal["bucket_days"])
         self.periods = whole(cal["periods"])
-        self.horizon_end = self.start + datetime.timedelta(days=self.bucket_days * self.periods)
 
         self.items = scenario.get("items", [])
         self.item_index = {it["id"]: i for i, it in enumerate(self.items)}
@@ -215,9 +233,10 @@ class Planner:
             # The bucket's requirement draws supply for the orders first (in
             # date order, then input order), then for the forecasts' rests.
             pegs = [(("demand", di), q) for di, q in orders if q != 0]
-            pegs += [(("demand", di), q) for _, di, _ in entries if rest.get(di, 0) != 0
-                     for q in [rest[di]]]
+            pegs += [(("demand", di), rest[di]) for _, di, _ in entries
+                     if di in rest and rest[di] != 0]
             if pegs:
+                # Runs before any planning: independent demand heads the bucket.
                 self.reqs[ii][t].insert(0, pegs)
 
     def place_receipts(self):
