@@ -18,3 +18,12 @@ fn takt_agrees_with_the_reference_planner_on_random_scenarios() {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains(&format!("differential: {count} passed, 0 failed")), "{stdout}");
 }
+
+/// The reference planner's own hand-computed checks: a broken oracle would
+/// make the differential test meaningless.
+#[test]
+fn the_reference_planner_passes_its_hand_computed_checks() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/reference/test_reference.py");
+    let out = Command::new("python3").arg(&script).output().expect("python3 runs");
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}

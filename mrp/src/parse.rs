@@ -233,6 +233,11 @@ pub(crate) fn decimal_from_json(raw: &RawValue) -> Result<Decimal, String> {
         rust_decimal::Error::ExceedsMaximumPossibleValue | rust_decimal::Error::LessThanMinimumPossibleValue => {
             format!("{literal} is out of range")
         }
+        _ if literal.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && literal.bytes().any(|b| b.is_ascii_digit()) =>
+        {
+            format!("{literal} is out of range (exact decimals hold at most 28 significant digits)")
+        }
         _ => format!("expected a number, got {text}"),
     })
 }
@@ -512,5 +517,7 @@ mod tests {
         assert!(decimal_from_json(&raw("true")).is_err());
         assert!(decimal_from_json(&raw("\"abc\"")).is_err());
         assert!(decimal_from_json(&raw("1e40")).is_err());
+        let big = decimal_from_json(&raw(&format!("1{}", "0".repeat(32)))).unwrap_err();
+        assert!(big.contains("out of range"), "{big}");
     }
 }

@@ -8,7 +8,9 @@ Usage:
 For each seed a random scenario (random_scenario.py) is written to a temporary
 file and planned by `takt plan FILE --format json` and by mrp_reference.py.
 Planned orders (all fields, pegging included), records, exceptions (without
-message text) and the document header are compared.  The first mismatch
+message text) and the document header are compared.  By default takt is also
+run with `--pegging none`, whose document must be the same minus the pegs
+(`--pegging full|none|both` picks the modes).  The first mismatch
 prints the seed, the scenario and a short diff, and exits 1.  The last line
 is always `differential: N passed, M failed`.
 """
@@ -40,9 +42,11 @@ def run_reference(scenario_text):
     return json.loads(json.dumps(mrp_reference.plan(scenario)))
 
 
-def run_takt(takt, path):
-    proc = subprocess.run([takt, "plan", path, "--format", "json"],
-                          capture_output=True, text=True, timeout=120)
+def run_takt(takt, path, pegging="full"):
+    cmd = [takt, "plan", path, "--format", "json"]
+    if pegging != "full":
+        cmd += ["--pegging", pegging]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         return None, f"takt exited with {proc.returncode}\nstderr:\n{proc.stderr.strip()}"
     try:
@@ -164,6 +168,31 @@ def invariants(doc):
     return problems
 
 
+def without_pegging(ref):
+    """The reference document as `--pegging none` must print it."""
+    doc = {}
+    for key, value in ref.items():
+        doc[key] = value
+        if key == "scenario":
+            doc["pegging"] = "none"
+    doc["planned_orders"] = [{k: v for k, v in o.items() if k != "pegging"}
+                             for o in ref["planned_orders"]]
+    return doc
+
+
+def compare_no_pegging(ref, got):
+    """`--pegging none`: same document, minus pegs, plus the marker field."""
+    want = without_pegging(ref)
+    diffs = []
+    if list(got)[:3] != list(want)[:3]:
+        diffs.append(f"--pegging none: leading keys {list(got)[:3]}, expected {list(want)[:3]}")
+    if got.get("pegging") != "none":
+        diffs.append(f"--pegging none: \"pegging\" is {got.get('pegging')!r}, expected \"none\"")
+    if any("pegging" in o for o in got.get("planned_orders", [])):
+        diffs.append("--pegging none: a planned order still has a pegging field")
+    return diffs + ["--pegging none: " + d for d in compare(want, got)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--takt", help="path to the takt binary")
@@ -171,6 +200,8 @@ def main():
     ap.add_argument("--start-seed", type=int, default=1)
     ap.add_argument("--reference-only", action="store_true",
                     help="only run the reference (self-check, no takt needed)")
+    ap.add_argument("--pegging", choices=("full", "none", "both"), default="both",
+                    help="which takt pegging modes to check (default: both)")
     ap.add_argument("--keep-going", action="store_true",
                     help="do not stop at the first mismatch; list failing seeds")
     args = ap.parse_args()
@@ -209,8 +240,13 @@ def main():
             if args.reference_only:
                 passed += 1
                 continue
-            got, err = run_takt(args.takt, path)
-            diffs = [err] if err else compare(ref, got)
+            diffs = []
+            if args.pegging in ("full", "both"):
+                got, err = run_takt(args.takt, path)
+                diffs = [err] if err else compare(ref, got)
+            if not diffs and args.pegging in ("none", "both"):
+                got, err = run_takt(args.takt, path, "none")
+                diffs = [f"--pegging none: {err}"] if err else compare_no_pegging(ref, got)
             if not diffs:
                 passed += 1
                 continue

@@ -30,6 +30,9 @@ of this writing; differential.py would flag a change on either side):
   (past_due_*, beyond_horizon); `cancel` is dated at its due bucket's start.
 - Receipt advice (reschedule/cancel) is listed in need-bucket order, i.e.
   receipts by due bucket, date, input order.
+A phantom without BOM lines is planned (the spec's example has one) and gets
+`phantom_without_components` when its stock does not cover its requirements,
+as docs/planning-semantics.md now says.
 """
 
 import datetime
@@ -456,6 +459,14 @@ class Planner:
                 net[t] = sum((q for _, q in uncovered), ZERO)
                 self.explode(ii, t, merge_pegs(uncovered))
             pab[t] = stock
+        # Without BOM lines the uncovered rest goes nowhere: one advice per
+        # phantom, dated at the first bucket concerned.
+        first = next((t for t in range(P) if net[t] > 0), None)
+        if first is not None and not self.lines_of(ii):
+            pid = self.items[ii]["id"]
+            self.exceptions[ii].append(self.exc(
+                ii, "phantom_without_components", pid, self.bucket_start(first), None,
+                f"phantom {pid} has no components; {fmt(sum(net, ZERO))} is not supplied"))
         self.records[ii] = {
             "source": "phantom", "gross": gr, "scheduled_receipts": [ZERO] * P,
             "projected_available": pab, "net": net,

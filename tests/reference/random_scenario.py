@@ -5,10 +5,12 @@ Usage: python3 random_scenario.py SEED  -> prints one scenario as JSON.
 
 The scenarios are meant to reach every corner of the planning semantics:
 multi-level BOMs with shared components and repeated lines, phantoms (with and
-without stock), all lot rules with min/multiple/max modifiers, fractional
-quantities and scrap, safety stock, stock on hold, forecasts next to customer
-orders, past-due and beyond-horizon demand and receipts, zero quantities and
-lead times that force past-due releases.  Items are generated in levels and
+without stock, a few without components), all lot rules with min/multiple/max
+modifiers, fractional quantities and scrap, safety stock, stock on hold,
+forecasts next to customer orders, past-due and beyond-horizon demand and
+receipts, zero quantities and lead times that force past-due releases.  Item
+names are random and the item list is sometimes shuffled, so input order is
+neither alphabetical nor a topological order.  Items are generated in levels and
 BOM lines always point to a deeper level, so the BOM is acyclic.
 """
 
@@ -95,6 +97,8 @@ class Gen:
             if has_children[i]:
                 sources.append("phantom" if (lv > 0 and rng.random() < 0.25) or
                                (lv == 0 and rng.random() < 0.05) else "make")
+            elif rng.random() < 0.04:
+                sources.append("phantom")      # a phantom without components
             else:
                 sources.append(rng.choice(["buy", "buy", "make"]))
 
@@ -215,7 +219,7 @@ class Gen:
         # ---- scheduled receipts (not for phantoms) ----
         receipts = []
         stocked = [i for i in range(n) if sources[i] != "phantom"]
-        for _ in range(rng.randint(0, 5)):
+        for _ in range(rng.randint(0, 5) if stocked else 0):
             i = rng.choice(stocked)
             qty = Decimal(0) if rng.random() < 0.1 else self.amount(1, 80)
             receipts.append({"id": f"PO-{len(receipts) + 1}", "item": ids[i],

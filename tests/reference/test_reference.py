@@ -90,7 +90,9 @@ class SpecExample(unittest.TestCase):
         self.assertEqual(kinds, [
             ("WHEEL", "past_due_release", "PL-3", "2026-12-28", "2027-01-04"),
             ("RIM", "past_due_release", "PL-5", "2026-12-14", "2027-01-04"),
-            ("RIM", "reschedule_in", "PO-7", "2027-01-11", "2027-01-04")])
+            ("RIM", "reschedule_in", "PO-7", "2027-01-11", "2027-01-04"),
+            # FRAME-KIT has no BOM lines: 16 + 60 uncovered from bucket 1 on.
+            ("FRAME-KIT", "phantom_without_components", "FRAME-KIT", "2027-01-11", None)])
 
     def test_phantom(self):
         self.assertEqual(row(self.r, "FRAME-KIT", "net")[:3], ["0", "16", "60"])
