@@ -221,9 +221,9 @@ mod tests {
         let cal = Calendar { start: NaiveDate::from_ymd_opt(2027, 1, 4).unwrap(), bucket_days: 7, periods: 52 };
         // D = 5200 × 365 / 364; 2·D·100/2 = 521,428.57… → sqrt 722.09… → 723.
         assert_eq!(economic_order_quantity(dec!(5200), dec!(100), dec!(2), &cal).unwrap(), dec!(723));
-        // A perfect square is not rounded up: periods·days = 365 makes D = total.
+        // A perfect square is not rounded up: with periods·days = 365, D is the
+        // total, and 2 × 200 × 100 / 1 = 40,000 = 200².
         let year = Calendar { start: cal.start, bucket_days: 1, periods: 365 };
-        // 2 × 800 × 50 / 5 = 16,000 … not a square; use 2 × 1000 × 50 / 1 = 100,000? choose 2×200×100/1 = 40,000 → 200.
         assert_eq!(economic_order_quantity(dec!(200), dec!(100), dec!(1), &year).unwrap(), dec!(200));
         assert_eq!(economic_order_quantity(dec!(0), dec!(100), dec!(1), &year).unwrap(), dec!(0));
         assert_eq!(economic_order_quantity(dec!(200), dec!(0), dec!(1), &year).unwrap(), dec!(0));

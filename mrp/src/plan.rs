@@ -745,7 +745,13 @@ fn merge_pegs(
     if order.pegs_len < 2 {
         return Ok(());
     }
-    let start = order.pegs_start as usize;
+    order.pegs_len = merge_tail(pegs, order.pegs_start as usize, scratch)? as u32;
+    Ok(())
+}
+
+/// Sorts `pegs[start..]` by target and merges repeated targets in place;
+/// returns the new length of that tail.
+fn merge_tail(pegs: &mut Vec<Peg>, start: usize, scratch: &mut Vec<Peg>) -> Result<usize, Overflow> {
     let tail = &mut pegs[start..];
     tail.sort_by_key(|p| p.target);
     scratch.clear();
@@ -757,8 +763,7 @@ fn merge_pegs(
     }
     pegs.truncate(start);
     pegs.extend_from_slice(scratch);
-    order.pegs_len = scratch.len() as u32;
-    Ok(())
+    Ok(scratch.len())
 }
 
 /// Nets a phantom against its on-hand stock and passes the rest of each
@@ -781,10 +786,11 @@ fn plan_phantom(
     rq.sort_by_key(|r| r.bucket);
     let mut stock = s.items[i].on_hand;
     let mut next_req = 0;
-    let mut pass_on: Vec<Peg> = Vec::new();
+    let mut scratch = Vec::new();
     let components = net.components_of(i);
     for t in 0..periods {
-        pass_on.clear();
+        // What this bucket passes on is appended to the arena, then merged.
+        let pass_on = pegs.len();
         // Without pegging, parents added their requirements here directly.
         let mut gross = records.gross[range.start + t];
         let mut net_qty = Decimal::ZERO;
@@ -795,14 +801,15 @@ fn plan_phantom(
                 next_req += 1;
                 continue;
             }
-            for seg in &pegs[r.start as usize..(r.start + r.len) as usize] {
+            for k in r.start..r.start + r.len {
+                let seg = pegs[k as usize];
                 let quantity = mul(seg.quantity, r.factor)?;
                 let from_stock = quantity.min(stock);
                 stock -= from_stock;
                 let rest = quantity - from_stock;
                 if !rest.is_zero() {
                     net_qty = add(net_qty, rest)?;
-                    pass_on.push(Peg { target: seg.target, quantity: rest });
+                    pegs.push(Peg { target: seg.target, quantity: rest });
                 }
             }
             next_req += 1;
@@ -822,17 +829,9 @@ fn plan_phantom(
                 records.gross[at] = add(records.gross[at], mul(net_qty, cl.factor)?)?;
             }
         }
-        if !pass_on.is_empty() {
-            pass_on.sort_by_key(|seg| seg.target);
-            let start = pegs.len();
-            for seg in &pass_on {
-                let merges = pegs.len() > start && pegs.last().is_some_and(|last| last.target == seg.target);
-                match pegs.last_mut() {
-                    Some(last) if merges => last.quantity = add(last.quantity, seg.quantity)?,
-                    _ => pegs.push(*seg),
-                }
-            }
-            let len = (pegs.len() - start) as u32;
+        if pegs.len() > pass_on {
+            let start = pass_on;
+            let len = merge_tail(pegs, start, &mut scratch)? as u32;
             for cl in components {
                 reqs[cl.component as usize].push(Requirement {
                     bucket: t as u32,
