@@ -1,7 +1,9 @@
 //! `takt`: the one entry point of Takt.
 //!
 //! `plan` runs MRP on a scenario file, `gen-scenario` writes a synthetic
-//! plant, `bench` measures planning at scale. Exit codes: 0 success, 1 an
+//! plant, `bench` measures planning at scale; `serve` starts the control
+//! plane, `token` manages API tokens and `scenario` moves scenario files in
+//! and out of its database. Exit codes: 0 success, 1 an
 //! operational error (file not found, write failed), 2 a refused scenario or
 //! bad arguments.
 
@@ -15,6 +17,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod control;
 
 #[derive(Parser)]
 #[command(name = "takt", version, about = "Takt: MRP and WIP control plane", propagate_version = true)]
@@ -31,6 +34,14 @@ enum Command {
     GenScenario(GenArgs),
     /// Measure generate / read / plan / write at several sizes and print a table.
     Bench(bench::BenchArgs),
+    /// Start the control plane: REST API over SQLite (default) or PostgreSQL.
+    Serve(control::ServeArgs),
+    /// Create, list or revoke API tokens.
+    #[command(subcommand)]
+    Token(control::TokenCommand),
+    /// Move a scenario file into or out of the database.
+    #[command(subcommand)]
+    Scenario(control::ScenarioCommand),
 }
 
 #[derive(clap::Args)]
@@ -109,6 +120,9 @@ fn main() -> ExitCode {
         Command::Plan(args) => run_plan(args),
         Command::GenScenario(args) => run_gen(args),
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => control::serve(args),
+        Command::Token(cmd) => control::token(cmd),
+        Command::Scenario(cmd) => control::scenario(cmd),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

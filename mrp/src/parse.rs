@@ -212,7 +212,7 @@ struct RawReceipt<'a> {
 // ---- conversion -------------------------------------------------------------
 
 /// Reads an exact decimal from a JSON number or numeric string.
-pub(crate) fn decimal_from_json(raw: &RawValue) -> Result<Decimal, String> {
+pub fn decimal_from_json(raw: &RawValue) -> Result<Decimal, String> {
     let text = raw.get().trim();
     let (literal, quoted) = if text.starts_with('"') {
         let s: String = serde_json::from_str(text).map_err(|_| format!("expected a number, got {text}"))?;

@@ -1,0 +1,259 @@
+//! Who may do what, and the records every write leaves: API tokens with
+//! roles, the audit trail, and stored first responses for `Idempotency-Key`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::entity::{api_token, audit, idempotency};
+use crate::error::{Problems, StoreError};
+use crate::master::check_id;
+use crate::names::Role;
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The token's name (a person or a system); recorded as the actor.
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+}
+
+/// Hex SHA-256 of a token or request: tokens are stored only as this.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new random token, `takt_` and 64 hex digits (256 bits).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source works");
+    format!("takt_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// A token as listed (never the secret itself).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TokenInfo {
+    /// Unique name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+fn token_info(m: api_token::Model) -> TokenInfo {
+    TokenInfo {
+        name: m.name,
+        role: Role::parse(&m.role).unwrap_or(Role::Operator),
+        created_at: m.created_at,
+        revoked_at: m.revoked_at,
+    }
+}
+
+/// Creates a token; with `secret` given, that secret is used (for a
+/// configured bootstrap token), else a new random one. Returns the secret.
+pub async fn create_token(
+    txn: &impl ConnectionTrait,
+    name: &str,
+    role: Role,
+    secret: Option<&str>,
+) -> Result<(String, TokenInfo), StoreError> {
+    let mut problems = Problems::default();
+    check_id("name", name, &mut problems);
+    if let Some(s) = secret
+        && s.len() < 16
+    {
+        problems.push("token", "must be at least 16 characters");
+    }
+    problems.finish()?;
+    if api_token::Entity::find().filter(api_token::Column::Name.eq(name)).one(txn).await?.is_some() {
+        return Err(StoreError::conflict("token_exists", format!("a token named '{name}' exists")));
+    }
+    let secret = secret.map_or_else(new_token, str::to_owned);
+    let row = api_token::Entity::insert(api_token::ActiveModel {
+        name: Set(name.to_owned()),
+        role: Set(role.as_str().to_owned()),
+        token_hash: Set(sha256_hex(secret.as_bytes())),
+        created_at: Set(Utc::now()),
+        revoked_at: Set(None),
+        ..Default::default()
+    })
+    .exec_with_returning(txn)
+    .await?;
+    Ok((secret, token_info(row)))
+}
+
+/// The caller a token belongs to, if it is valid and not revoked.
+pub async fn find_caller(conn: &impl ConnectionTrait, token: &str) -> Result<Option<Caller>, StoreError> {
+    let row = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(sha256_hex(token.as_bytes())))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .one(conn)
+        .await?;
+    Ok(row.map(|r| Caller { name: r.name, role: Role::parse(&r.role).unwrap_or(Role::Operator) }))
+}
+
+/// Revokes a token by name.
+pub async fn revoke_token(txn: &impl ConnectionTrait, name: &str) -> Result<TokenInfo, StoreError> {
+    let row = api_token::Entity::find()
+        .filter(api_token::Column::Name.eq(name))
+        .one(txn)
+        .await?
+        .ok_or_else(|| StoreError::not_found("token", name))?;
+    let mut active: api_token::ActiveModel = row.into();
+    active.revoked_at = Set(Some(Utc::now()));
+    let row = sea_orm::ActiveModelTrait::update(active, txn).await?;
+    Ok(token_info(row))
+}
+
+/// Every token, by name.
+pub async fn list_tokens(conn: &impl ConnectionTrait) -> Result<Vec<TokenInfo>, StoreError> {
+    Ok(api_token::Entity::find()
+        .order_by_asc(api_token::Column::Name)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(token_info)
+        .collect())
+}
+
+/// Number of tokens that are not revoked.
+pub async fn active_token_count(conn: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    Ok(api_token::Entity::find().filter(api_token::Column::RevokedAt.is_null()).count(conn).await?)
+}
+
+/// What a write changed, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// The kind of record written (`item`, `movement`, `mrp_run`, ...).
+    pub entity: &'static str,
+    /// Its id, where there is one.
+    pub entity_id: Option<String>,
+    /// A short account (changed fields, quantities).
+    pub detail: Option<String>,
+}
+
+/// Appends to the audit trail, in the write's own transaction.
+pub async fn record_audit(
+    txn: &impl ConnectionTrait,
+    caller: &Caller,
+    action: &str,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
+    audit::Entity::insert(audit::ActiveModel {
+        at: Set(Utc::now()),
+        actor: Set(caller.name.clone()),
+        role: Set(caller.role.as_str().to_owned()),
+        action: Set(action.to_owned()),
+        entity: Set(entry.entity.to_owned()),
+        entity_id: Set(entry.entity_id.clone()),
+        detail: Set(entry.detail.clone()),
+        ..Default::default()
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// An audit record.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AuditRecord {
+    /// Sequence number.
+    pub id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who (token name).
+    pub actor: String,
+    /// With which role.
+    pub role: String,
+    /// Method and route, e.g. `PUT /items/{id}`.
+    pub action: String,
+    /// Kind of record written.
+    pub entity: String,
+    /// Its id.
+    pub entity_id: Option<String>,
+    /// Details.
+    pub detail: Option<String>,
+}
+
+/// The newest audit records first, before `before` (an id) when given.
+pub async fn list_audit(
+    conn: &impl ConnectionTrait,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut q = audit::Entity::find().order_by_desc(audit::Column::Id).limit(limit.clamp(1, 1000));
+    if let Some(b) = before {
+        q = q.filter(audit::Column::Id.lt(b));
+    }
+    Ok(q.all(conn)
+        .await?
+        .into_iter()
+        .map(|a| AuditRecord {
+            id: a.id,
+            at: a.at,
+            actor: a.actor,
+            role: a.role,
+            action: a.action,
+            entity: a.entity,
+            entity_id: a.entity_id,
+            detail: a.detail,
+        })
+        .collect())
+}
+
+/// A stored first response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// SHA-256 of method, path and body of the first request.
+    pub request_hash: String,
+    /// Its HTTP status.
+    pub status: u16,
+    /// Its JSON body.
+    pub body: String,
+}
+
+/// The first response to `key` from `actor`, if there was one.
+pub async fn stored_response(
+    conn: &impl ConnectionTrait,
+    actor: &str,
+    key: &str,
+) -> Result<Option<StoredResponse>, StoreError> {
+    Ok(idempotency::Entity::find()
+        .filter(idempotency::Column::Actor.eq(actor))
+        .filter(idempotency::Column::Key.eq(key))
+        .one(conn)
+        .await?
+        .map(|r| StoredResponse { request_hash: r.request_hash, status: r.status as u16, body: r.response }))
+}
+
+/// Stores the response to `key` in the write's own transaction; a
+/// concurrent request with the same key makes this fail on the unique index
+/// and its transaction roll back.
+pub async fn save_response(
+    txn: &impl ConnectionTrait,
+    actor: &str,
+    key: &str,
+    response: &StoredResponse,
+) -> Result<(), StoreError> {
+    idempotency::Entity::insert(idempotency::ActiveModel {
+        actor: Set(actor.to_owned()),
+        key: Set(key.to_owned()),
+        request_hash: Set(response.request_hash.clone()),
+        status: Set(i32::from(response.status)),
+        response: Set(response.body.clone()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,527 @@
+//! The inventory ledger: append-only movements and the on-hand positions
+//! they maintain per item, location, lot and stock status.
+//!
+//! A movement has at most two legs, a `from` position it takes stock out of
+//! and a `to` position it puts stock into, and both legs change in the same
+//! transaction as the ledger row. Each leg is one atomic
+//! `INSERT .. ON CONFLICT DO UPDATE SET quantity = quantity + delta RETURNING`,
+//! so concurrent postings on one position serialise on its row and none is
+//! lost; a leg that would leave stock negative aborts the whole movement.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::entity::{location, movement, position};
+use crate::error::{Problems, StoreError};
+use crate::master::{self, Page, check_id};
+use crate::names::{MovementKind, StockStatus};
+use crate::qty::Qty;
+
+/// A movement to post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MovementBody {
+    /// `receipt`, `issue`, `transfer`, `adjustment`, `production_receipt` or `scrap`.
+    pub kind: MovementKind,
+    /// The item moved.
+    pub item: String,
+    /// Lot or batch number; empty for stock without lots.
+    #[serde(default)]
+    pub lot: String,
+    /// Quantity moved (> 0). For `adjustment` a signed correction (≠ 0).
+    #[schema(value_type = String)]
+    pub quantity: Qty,
+    /// Receipts: where stock arrives. Issues, scrap, transfers: where it
+    /// leaves. Adjustments: the position corrected.
+    pub location: String,
+    /// Status at `location`. Default: `available`, except receipts of items
+    /// that require inspection, which arrive in `quality_hold`.
+    #[serde(default)]
+    pub status: Option<StockStatus>,
+    /// Transfers: destination location (default: `location`).
+    #[serde(default)]
+    pub to_location: Option<String>,
+    /// Transfers: destination status (default: `status`).
+    #[serde(default)]
+    pub to_status: Option<StockStatus>,
+    /// Why (scrap or adjustment reason code, free text).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// A document this movement belongs to (purchase order, work order).
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// A posted movement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Movement {
+    /// Ledger sequence number.
+    pub id: i64,
+    /// Kind of movement.
+    pub kind: MovementKind,
+    /// The item.
+    pub item: String,
+    /// The lot ("" for none).
+    pub lot: String,
+    /// Quantity moved (> 0).
+    #[schema(value_type = String)]
+    pub quantity: Qty,
+    /// Where stock left.
+    pub from_location: Option<String>,
+    /// Its status there.
+    pub from_status: Option<StockStatus>,
+    /// Where stock arrived.
+    pub to_location: Option<String>,
+    /// Its status there.
+    pub to_status: Option<StockStatus>,
+    /// Reason.
+    pub reason: Option<String>,
+    /// Document reference.
+    pub reference: Option<String>,
+    /// Who posted it (token name).
+    pub actor: String,
+    /// When it was posted.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Movement {
+    fn from_model(m: movement::Model) -> Movement {
+        let status = |s: Option<String>| s.and_then(|s| StockStatus::parse(&s));
+        Movement {
+            id: m.id,
+            kind: MovementKind::parse(&m.kind).unwrap_or(MovementKind::Adjustment),
+            item: m.item,
+            lot: m.lot,
+            quantity: Qty::from_micros(m.quantity),
+            from_location: m.from_location,
+            from_status: status(m.from_status),
+            to_location: m.to_location,
+            to_status: status(m.to_status),
+            reason: m.reason,
+            reference: m.reference,
+            actor: m.actor,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// One side of a movement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Leg {
+    location: String,
+    status: StockStatus,
+}
+
+const MAX_TEXT: usize = 500;
+
+/// Posts a movement: validates it, moves stock between positions and appends
+/// the ledger row, all in `txn`.
+pub async fn post_movement(
+    txn: &impl ConnectionTrait,
+    actor: &str,
+    body: &MovementBody,
+) -> Result<Movement, StoreError> {
+    let mut problems = Problems::default();
+    let item = match master::get_item(txn, &body.item).await {
+        Ok(item) => Some(item),
+        Err(StoreError::NotFound { .. }) => {
+            problems.push("item", format!("'{}' is not an item", body.item));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if body.lot.chars().count() > master::MAX_ID_LEN {
+        problems.push("lot", format!("must be at most {} characters", master::MAX_ID_LEN));
+    }
+    for (field, text) in [("reason", &body.reason), ("reference", &body.reference)] {
+        if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
+            problems.push(field, format!("must be at most {MAX_TEXT} characters"));
+        }
+    }
+    let micros = body.quantity.micros("quantity").unwrap_or_else(|e| {
+        if let StoreError::Invalid(list) = e {
+            problems.0.extend(list);
+        }
+        0
+    });
+    let signed = body.kind == MovementKind::Adjustment;
+    if signed && micros == 0 {
+        problems.push("quantity", "must not be 0");
+    } else if !signed && micros <= 0 && body.quantity.micros("quantity").is_ok() {
+        problems.push("quantity", "must be greater than 0");
+    }
+    check_id("location", &body.location, &mut problems);
+    let is_transfer = body.kind == MovementKind::Transfer;
+    if !is_transfer {
+        if body.to_location.is_some() {
+            problems.push("to_location", format!("applies only to transfers, not to {}", body.kind));
+        }
+        if body.to_status.is_some() {
+            problems.push("to_status", format!("applies only to transfers, not to {}", body.kind));
+        }
+    }
+    let inspect = item.as_ref().is_some_and(|i| i.requires_inspection);
+    let default_status = match body.kind {
+        MovementKind::Receipt | MovementKind::ProductionReceipt if inspect => StockStatus::QualityHold,
+        _ => StockStatus::Available,
+    };
+    let here = Leg { location: body.location.clone(), status: body.status.unwrap_or(default_status) };
+    let (from, to) = match body.kind {
+        MovementKind::Receipt | MovementKind::ProductionReceipt => (None, Some(here)),
+        MovementKind::Issue | MovementKind::Scrap => (Some(here), None),
+        MovementKind::Adjustment if micros < 0 => (Some(here), None),
+        MovementKind::Adjustment => (None, Some(here)),
+        MovementKind::Transfer => {
+            let there = Leg {
+                location: body.to_location.clone().unwrap_or_else(|| here.location.clone()),
+                status: body.to_status.unwrap_or(here.status),
+            };
+            if there == here {
+                problems.push("to_location", "a transfer must change the location, the status or both");
+            }
+            (Some(here), Some(there))
+        }
+    };
+    let mut locations: Vec<&str> = from.iter().chain(to.iter()).map(|l| l.location.as_str()).collect();
+    locations.dedup();
+    let known: Vec<String> = location::Entity::find()
+        .select_only()
+        .column(location::Column::Id)
+        .filter(location::Column::Id.is_in(locations.iter().copied()))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    for (field, leg) in
+        [("location", from.as_ref().or(to.as_ref())), ("to_location", to.as_ref().filter(|_| is_transfer))]
+    {
+        if let Some(leg) = leg
+            && !known.iter().any(|k| *k == leg.location)
+        {
+            problems.push(field, format!("'{}' is not a location", leg.location));
+        }
+    }
+    problems.finish()?;
+    let item = item.expect("checked above");
+    let quantity = micros.abs();
+    if let Some(leg) = &from {
+        let left = apply_leg(txn, &item.id, &body.lot, leg, -quantity).await?;
+        let may_go_negative = leg.status == StockStatus::Available && item.allow_negative;
+        if left < 0 && !may_go_negative {
+            return Err(StoreError::conflict(
+                "insufficient_stock",
+                format!(
+                    "quantity: only {} of item '{}'{} is {} at '{}'; {} requested",
+                    Qty::from_micros(left + quantity),
+                    item.id,
+                    if body.lot.is_empty() { String::new() } else { format!(" lot '{}'", body.lot) },
+                    leg.status,
+                    leg.location,
+                    Qty::from_micros(quantity)
+                ),
+            ));
+        }
+    }
+    if let Some(leg) = &to {
+        apply_leg(txn, &item.id, &body.lot, leg, quantity).await?;
+    }
+    let row = movement::ActiveModel {
+        kind: Set(body.kind.as_str().to_owned()),
+        item: Set(item.id.clone()),
+        lot: Set(body.lot.clone()),
+        quantity: Set(quantity),
+        from_location: Set(from.as_ref().map(|l| l.location.clone())),
+        from_status: Set(from.as_ref().map(|l| l.status.as_str().to_owned())),
+        to_location: Set(to.as_ref().map(|l| l.location.clone())),
+        to_status: Set(to.as_ref().map(|l| l.status.as_str().to_owned())),
+        reason: Set(body.reason.clone()),
+        reference: Set(body.reference.clone()),
+        actor: Set(actor.to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    let saved = movement::Entity::insert(row).exec_with_returning(txn).await?;
+    Ok(Movement::from_model(saved))
+}
+
+/// Adds `delta` to one position (creating it at 0 first) and returns the
+/// new quantity.
+async fn apply_leg(
+    txn: &impl ConnectionTrait,
+    item: &str,
+    lot: &str,
+    leg: &Leg,
+    delta: i64,
+) -> Result<i64, StoreError> {
+    let stmt = Query::insert()
+        .into_table(position::Entity)
+        .columns([
+            position::Column::Item,
+            position::Column::Location,
+            position::Column::Lot,
+            position::Column::Status,
+            position::Column::Quantity,
+        ])
+        .values_panic([item.into(), leg.location.as_str().into(), lot.into(), leg.status.as_str().into(), delta.into()])
+        .on_conflict(
+            OnConflict::columns([
+                position::Column::Item,
+                position::Column::Location,
+                position::Column::Lot,
+                position::Column::Status,
+            ])
+            .value(position::Column::Quantity, Expr::cust("positions.quantity + excluded.quantity"))
+            .to_owned(),
+        )
+        .returning_col(position::Column::Quantity)
+        .to_owned();
+    let row = txn
+        .query_one(&stmt)
+        .await?
+        .ok_or_else(|| StoreError::Database(sea_orm::DbErr::RecordNotFound("position upsert".into())))?;
+    Ok(row.try_get::<i64>("", "quantity")?)
+}
+
+/// Filters for position queries.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PositionQuery {
+    /// Only this item.
+    pub item: Option<String>,
+    /// Only this location.
+    pub location: Option<String>,
+    /// Only this status.
+    pub status: Option<StockStatus>,
+    /// Only this lot.
+    pub lot: Option<String>,
+    /// Include positions at zero (default false).
+    pub include_zero: Option<bool>,
+    /// Position id cursor from the previous page's `next`.
+    pub after: Option<String>,
+    /// Rows per page, 1 to 1000 (default 100).
+    pub limit: Option<u64>,
+}
+
+/// Stock of one item at one location, lot and status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Position {
+    /// The item.
+    pub item: String,
+    /// The location.
+    pub location: String,
+    /// The lot ("" for none).
+    pub lot: String,
+    /// The stock status.
+    pub status: StockStatus,
+    /// On hand.
+    #[schema(value_type = String)]
+    pub quantity: Qty,
+}
+
+fn position_view(p: &position::Model) -> Position {
+    Position {
+        item: p.item.clone(),
+        location: p.location.clone(),
+        lot: p.lot.clone(),
+        status: StockStatus::parse(&p.status).unwrap_or(StockStatus::Blocked),
+        quantity: Qty::from_micros(p.quantity),
+    }
+}
+
+/// A page of positions matching the filters, in a stable order.
+pub async fn positions(conn: &impl ConnectionTrait, q: &PositionQuery) -> Result<Page<Position>, StoreError> {
+    let limit = master::PageQuery { after: None, limit: q.limit }.limit()?;
+    let mut find = position::Entity::find().order_by_asc(position::Column::Id).limit(limit + 1);
+    if let Some(after) = &q.after {
+        let after: i64 = after.parse().map_err(|_| StoreError::invalid("after", "must be a cursor from `next`"))?;
+        find = find.filter(position::Column::Id.gt(after));
+    }
+    if let Some(item) = &q.item {
+        find = find.filter(position::Column::Item.eq(item.clone()));
+    }
+    if let Some(loc) = &q.location {
+        find = find.filter(position::Column::Location.eq(loc.clone()));
+    }
+    if let Some(status) = q.status {
+        find = find.filter(position::Column::Status.eq(status.as_str()));
+    }
+    if let Some(lot) = &q.lot {
+        find = find.filter(position::Column::Lot.eq(lot.clone()));
+    }
+    if !q.include_zero.unwrap_or(false) {
+        find = find.filter(position::Column::Quantity.ne(0));
+    }
+    let rows = find.all(conn).await?;
+    let last_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let page = Page::from_rows(rows.iter().map(position_view).collect(), limit, |_| String::new());
+    let next = page.next.as_ref().map(|_| last_ids[limit as usize - 1].to_string());
+    Ok(Page { rows: page.rows, next })
+}
+
+/// An item's stock: totals per status and the positions behind them.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ItemStock {
+    /// The item.
+    pub item: String,
+    /// Sum of `available` positions (what MRP nets).
+    #[schema(value_type = String)]
+    pub available: Qty,
+    /// Sum of `quality_hold` positions (MRP's `on_hold`).
+    #[schema(value_type = String)]
+    pub quality_hold: Qty,
+    /// Sum of `blocked` positions.
+    #[schema(value_type = String)]
+    pub blocked: Qty,
+    /// Non-zero positions.
+    pub positions: Vec<Position>,
+}
+
+/// One item's stock.
+pub async fn item_stock(conn: &impl ConnectionTrait, item: &str) -> Result<ItemStock, StoreError> {
+    master::get_item(conn, item).await?;
+    let rows = position::Entity::find()
+        .filter(position::Column::Item.eq(item))
+        .filter(position::Column::Quantity.ne(0))
+        .order_by_asc(position::Column::Location)
+        .order_by_asc(position::Column::Lot)
+        .order_by_asc(position::Column::Status)
+        .all(conn)
+        .await?;
+    let mut totals = [0i64; 3];
+    for r in &rows {
+        let i = match StockStatus::parse(&r.status) {
+            Some(StockStatus::Available) => 0,
+            Some(StockStatus::QualityHold) => 1,
+            _ => 2,
+        };
+        totals[i] += r.quantity;
+    }
+    Ok(ItemStock {
+        item: item.to_owned(),
+        available: Qty::from_micros(totals[0]),
+        quality_hold: Qty::from_micros(totals[1]),
+        blocked: Qty::from_micros(totals[2]),
+        positions: rows.iter().map(position_view).collect(),
+    })
+}
+
+/// Stock totals per item and status, for MRP: item → (available, quality_hold).
+pub async fn stock_by_item(conn: &impl ConnectionTrait) -> Result<BTreeMap<String, (i64, i64)>, StoreError> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        item: String,
+        status: String,
+        total: i64,
+    }
+    let backend = conn.get_database_backend();
+    let rows = Row::find_by_statement(Statement::from_string(
+        backend,
+        "SELECT item, status, CAST(SUM(quantity) AS BIGINT) AS total FROM positions GROUP BY item, status",
+    ))
+    .all(conn)
+    .await?;
+    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for r in rows {
+        let e = out.entry(r.item).or_default();
+        match StockStatus::parse(&r.status) {
+            Some(StockStatus::Available) => e.0 += r.total,
+            Some(StockStatus::QualityHold) => e.1 += r.total,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Filters for the ledger.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MovementQuery {
+    /// Only this item.
+    pub item: Option<String>,
+    /// Only movements from or to this location.
+    pub location: Option<String>,
+    /// Only this kind.
+    pub kind: Option<MovementKind>,
+    /// Ledger id cursor from the previous page's `next`.
+    pub after: Option<String>,
+    /// Rows per page, 1 to 1000 (default 100).
+    pub limit: Option<u64>,
+}
+
+/// A page of the ledger in posting order.
+pub async fn movements(conn: &impl ConnectionTrait, q: &MovementQuery) -> Result<Page<Movement>, StoreError> {
+    let limit = master::PageQuery { after: None, limit: q.limit }.limit()?;
+    let mut find = movement::Entity::find().order_by_asc(movement::Column::Id).limit(limit + 1);
+    if let Some(after) = &q.after {
+        let after: i64 = after.parse().map_err(|_| StoreError::invalid("after", "must be a cursor from `next`"))?;
+        find = find.filter(movement::Column::Id.gt(after));
+    }
+    if let Some(item) = &q.item {
+        find = find.filter(movement::Column::Item.eq(item.clone()));
+    }
+    if let Some(loc) = &q.location {
+        find = find
+            .filter(movement::Column::FromLocation.eq(loc.clone()).or(movement::Column::ToLocation.eq(loc.clone())));
+    }
+    if let Some(kind) = q.kind {
+        find = find.filter(movement::Column::Kind.eq(kind.as_str()));
+    }
+    let rows: Vec<Movement> = find.all(conn).await?.into_iter().map(Movement::from_model).collect();
+    Ok(Page::from_rows(rows, limit, |m: &Movement| m.id.to_string()))
+}
+
+/// A position whose quantity differs from the sum of its ledger legs.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Discrepancy {
+    /// Item, location, lot, status.
+    pub key: [String; 4],
+    /// What the position says.
+    #[schema(value_type = String)]
+    pub position: Qty,
+    /// What the ledger sums to.
+    #[schema(value_type = String)]
+    pub ledger: Qty,
+}
+
+/// Compares every position with the sum of the ledger; empty when they agree.
+pub async fn reconcile(conn: &impl ConnectionTrait) -> Result<Vec<Discrepancy>, StoreError> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        item: String,
+        location: String,
+        lot: String,
+        status: String,
+        total: i64,
+    }
+    let backend = conn.get_database_backend();
+    let ledger_sql = "SELECT item, location, lot, status, CAST(SUM(q) AS BIGINT) AS total FROM (
+        SELECT item, to_location AS location, lot, to_status AS status, quantity AS q FROM movements WHERE to_location IS NOT NULL
+        UNION ALL
+        SELECT item, from_location, lot, from_status, -quantity FROM movements WHERE from_location IS NOT NULL
+      ) legs GROUP BY item, location, lot, status";
+    let mut ledger: BTreeMap<[String; 4], i64> = BTreeMap::new();
+    for r in Row::find_by_statement(Statement::from_string(backend, ledger_sql)).all(conn).await? {
+        ledger.insert([r.item, r.location, r.lot, r.status], r.total);
+    }
+    let mut out = Vec::new();
+    for p in position::Entity::find().all(conn).await? {
+        let key = [p.item, p.location, p.lot, p.status];
+        let sum = ledger.remove(&key).unwrap_or(0);
+        if sum != p.quantity {
+            out.push(Discrepancy { key, position: Qty::from_micros(p.quantity), ledger: Qty::from_micros(sum) });
+        }
+    }
+    for (key, sum) in ledger {
+        if sum != 0 {
+            out.push(Discrepancy { key, position: Qty::ZERO, ledger: Qty::from_micros(sum) });
+        }
+    }
+    Ok(out)
+}
