@@ -1,0 +1,761 @@
+//! API tests through the real router, each run on SQLite and on PostgreSQL.
+//!
+//! PostgreSQL comes from `TAKT_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); every test gets a database of
+//! its own. Set `TAKT_TEST_POSTGRES=off` to run the SQLite half only.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use rust_decimal::Decimal;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use store::Store;
+use store::access;
+use store::names::Role;
+use tower::ServiceExt;
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Database URLs for one test: a fresh SQLite file and a fresh PostgreSQL database.
+async fn databases() -> Vec<String> {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let tag = format!("{}_{}_{}", std::process::id(), n, chrono::Utc::now().timestamp_micros() % 1_000_000);
+    let dir = std::env::temp_dir().join("takt-api-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("t{tag}.db"));
+    let mut urls = vec![format!("sqlite://{}?mode=rwc", file.display())];
+    let base = std::env::var("TAKT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    if base != "off" {
+        let admin = sea_orm::Database::connect(&base).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL at {base} is needed for the tests (or TAKT_TEST_POSTGRES=off): {e}")
+        });
+        let name = format!("takt_t{tag}");
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        urls.push(format!("{prefix}/{name}"));
+    }
+    urls
+}
+
+/// A router over one database, with tokens of every role.
+struct App {
+    router: axum::Router,
+    store: Store,
+    url: String,
+}
+
+const ADMIN: &str = "admin-secret-0000000000";
+const PLANNER: &str = "planner-secret-00000000";
+const OPERATOR: &str = "operator-secret-0000000";
+const ERP: &str = "erp-secret-000000000000";
+
+impl App {
+    async fn new(url: &str) -> App {
+        let store = Store::connect(url).await.unwrap();
+        for (name, role, secret) in [
+            ("admin", Role::Admin, ADMIN),
+            ("pia", Role::Planner, PLANNER),
+            ("otto", Role::Operator, OPERATOR),
+            ("erp", Role::Erp, ERP),
+        ] {
+            store
+                .write(move |txn| Box::pin(async move { access::create_token(txn, name, role, Some(secret)).await }))
+                .await
+                .unwrap();
+        }
+        let (router, _) = api::router(api::AppState::new(store.clone()));
+        App { router, store, url: url.to_owned() }
+    }
+
+    async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        let req = req
+            .header("content-type", "application/json")
+            .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
+            .unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, value)
+    }
+
+    async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.call_with(method, path, Some(token), body.as_ref(), None).await
+    }
+
+    async fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method, path, token, body).await;
+        assert!(status.is_success(), "{} {method} {path}: {status} {v}", self.url);
+        v
+    }
+
+    /// Rows of every table that writes touch, to prove a refusal wrote nothing.
+    async fn counts(&self) -> Vec<i64> {
+        let mut out = Vec::new();
+        for table in [
+            "items",
+            "boms",
+            "bom_lines",
+            "movements",
+            "positions",
+            "demands",
+            "supply_orders",
+            "mrp_runs",
+            "planned_orders",
+            "audit_log",
+            "idempotency_keys",
+            "locations",
+            "work_centres",
+            "routing_operations",
+        ] {
+            let row = self
+                .store
+                .conn()
+                .query_one_raw(sea_orm::Statement::from_string(
+                    self.store.backend(),
+                    format!("SELECT COUNT(*) AS n FROM {table}"),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            out.push(row.try_get::<i64>("", "n").unwrap());
+        }
+        out
+    }
+}
+
+fn dec(v: &Value) -> Decimal {
+    v.as_str().unwrap_or_else(|| panic!("not a decimal string: {v}")).parse().unwrap()
+}
+
+async fn plant(app: &App) {
+    app.ok("PUT", "/locations/MAIN", PLANNER, Some(json!({"id": "MAIN", "kind": "plant_store"}))).await;
+    app.ok("PUT", "/locations/DC-1", PLANNER, Some(json!({"id": "DC-1", "kind": "distribution_centre"}))).await;
+    app.ok(
+        "PUT",
+        "/items/BOLT",
+        PLANNER,
+        Some(json!({"id": "BOLT", "source": "buy", "lead_time": 1, "lot": {"rule": "fixed", "quantity": 100}})),
+    )
+    .await;
+    app.ok("PUT", "/items/GLUE", PLANNER, Some(json!({"id": "GLUE", "source": "buy", "allow_negative": true}))).await;
+    app.ok(
+        "PUT",
+        "/items/SHELF",
+        PLANNER,
+        Some(json!({"id": "SHELF", "source": "make", "lead_time": 1, "requires_inspection": true})),
+    )
+    .await;
+    app.ok("POST", "/items/SHELF/boms", PLANNER, Some(json!({"lines": [{"component": "BOLT", "quantity": 4}, {"component": "GLUE", "quantity": "0.05", "scrap": "0.1"}]}))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_keeps_positions_equal_to_movements() {
+    for url in databases().await {
+        let app = App::new(&url).await;
+        plant(&app).await;
+        let post = |body: Value| async { app.call("POST", "/movements", OPERATOR, Some(body)).await };
+        let (s, m) =
+            post(json!({"kind": "receipt", "item": "BOLT", "quantity": "250.5", "location": "MAIN", "lot": "L1"}))
+                .await;
+        assert_eq!(s, StatusCode::CREATED, "{m}");
+        assert_eq!(m["to_status"], "available");
+        assert_eq!(m["actor"], "otto");
+        // An item that requires inspection arrives on quality hold.
+        let (_, m) =
+            post(json!({"kind": "production_receipt", "item": "SHELF", "quantity": 10, "location": "MAIN"})).await;
+        assert_eq!(m["to_status"], "quality_hold");
+        let (s, _) = post(json!({"kind": "transfer", "item": "BOLT", "quantity": 50, "location": "MAIN", "lot": "L1", "to_location": "DC-1"})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, _) =
+            post(json!({"kind": "issue", "item": "BOLT", "quantity": "0.5", "location": "MAIN", "lot": "L1"})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, _) = post(json!({"kind": "adjustment", "item": "BOLT", "quantity": -10, "location": "DC-1", "lot": "L1", "reason": "count"})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, _) = post(json!({"kind": "transfer", "item": "SHELF", "quantity": 10, "location": "MAIN", "status": "quality_hold", "to_status": "available"})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, _) =
+            post(json!({"kind": "scrap", "item": "SHELF", "quantity": 1, "location": "MAIN", "reason": "dented"}))
+                .await;
+        assert_eq!(s, StatusCode::CREATED);
+        // Negative stock is refused with 409, except for items that allow it.
+        let before = app.counts().await;
+        let (s, e) =
+            post(json!({"kind": "issue", "item": "BOLT", "quantity": 1000, "location": "MAIN", "lot": "L1"})).await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        assert_eq!(e["code"], "insufficient_stock");
+        assert_eq!(app.counts().await, before, "a refused movement wrote nothing");
+        let (s, _) = post(json!({"kind": "issue", "item": "GLUE", "quantity": 3, "location": "MAIN"})).await;
+        assert_eq!(s, StatusCode::CREATED);
+
+        let bolt = app.ok("GET", "/inventory/items/BOLT", PLANNER, None).await;
+        assert_eq!(dec(&bolt["available"]), "240".parse().unwrap(), "{bolt}");
+        let shelf = app.ok("GET", "/inventory/items/SHELF", PLANNER, None).await;
+        assert_eq!(dec(&shelf["available"]), Decimal::from(9));
+        assert_eq!(dec(&shelf["quality_hold"]), Decimal::ZERO);
+        let glue = app.ok("GET", "/inventory/items/GLUE", PLANNER, None).await;
+        assert_eq!(dec(&glue["available"]), Decimal::from(-3));
+        let page = app.ok("GET", "/inventory/positions?location=DC-1", OPERATOR, None).await;
+        assert_eq!(page["rows"].as_array().unwrap().len(), 1);
+        assert_eq!(dec(&page["rows"][0]["quantity"]), Decimal::from(40));
+        let page = app.ok("GET", "/inventory/positions?status=available&limit=1", OPERATOR, None).await;
+        assert!(page["next"].is_string());
+        let next = app
+            .ok(
+                "GET",
+                &format!("/inventory/positions?status=available&limit=1&after={}", page["next"].as_str().unwrap()),
+                OPERATOR,
+                None,
+            )
+            .await;
+        assert_ne!(next["rows"][0], page["rows"][0]);
+        let ledger = app.ok("GET", "/movements?item=BOLT", PLANNER, None).await;
+        assert_eq!(ledger["rows"].as_array().unwrap().len(), 4);
+        assert_eq!(app.ok("GET", "/inventory/reconcile", PLANNER, None).await, json!([]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_movements_lose_no_update() {
+    for url in databases().await {
+        let app = std::sync::Arc::new(App::new(&url).await);
+        plant(&app).await;
+        app.ok(
+            "POST",
+            "/movements",
+            OPERATOR,
+            Some(json!({"kind": "receipt", "item": "BOLT", "quantity": 1000, "location": "MAIN"})),
+        )
+        .await;
+        let mut tasks = Vec::new();
+        for client in 0..16 {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut net = Decimal::ZERO;
+                for i in 0..20 {
+                    let (kind, q) = if (client + i) % 3 == 0 { ("issue", "7.25") } else { ("receipt", "3.5") };
+                    let (s, v) = app
+                        .call(
+                            "POST",
+                            "/movements",
+                            OPERATOR,
+                            Some(json!({"kind": kind, "item": "BOLT", "quantity": q, "location": "MAIN"})),
+                        )
+                        .await;
+                    assert_eq!(s, StatusCode::CREATED, "{v}");
+                    let q: Decimal = q.parse().unwrap();
+                    net += if kind == "issue" { -q } else { q };
+                }
+                net
+            }));
+        }
+        let mut expected = Decimal::from(1000);
+        for t in tasks {
+            expected += t.await.unwrap();
+        }
+        let bolt = app.ok("GET", "/inventory/items/BOLT", PLANNER, None).await;
+        assert_eq!(dec(&bolt["available"]), expected, "{url}");
+        assert_eq!(app.ok("GET", "/inventory/reconcile", PLANNER, None).await, json!([]));
+        let ledger = app.ok("GET", "/movements?item=BOLT&limit=1000", PLANNER, None).await;
+        assert_eq!(ledger["rows"].as_array().unwrap().len(), 1 + 16 * 20);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idempotency_key_returns_the_first_result() {
+    for url in databases().await {
+        let app = std::sync::Arc::new(App::new(&url).await);
+        plant(&app).await;
+        let body = json!({"kind": "receipt", "item": "BOLT", "quantity": 5, "location": "MAIN"});
+        let (s1, first) = app.call_with("POST", "/movements", Some(OPERATOR), Some(&body), Some("rx-1")).await;
+        let (s2, again) = app.call_with("POST", "/movements", Some(OPERATOR), Some(&body), Some("rx-1")).await;
+        assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::CREATED));
+        assert_eq!(first, again);
+        let other = json!({"kind": "receipt", "item": "BOLT", "quantity": 6, "location": "MAIN"});
+        let (s, e) = app.call_with("POST", "/movements", Some(OPERATOR), Some(&other), Some("rx-1")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e["code"], "idempotency_key_reused");
+        // The same key from many clients at once still writes once.
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let app = app.clone();
+            let body = body.clone();
+            tasks.push(tokio::spawn(async move {
+                app.call_with("POST", "/movements", Some(OPERATOR), Some(&body), Some("rx-2")).await
+            }));
+        }
+        let mut ids = std::collections::HashSet::new();
+        for t in tasks {
+            let (s, v) = t.await.unwrap();
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            ids.insert(v["id"].as_i64().unwrap());
+        }
+        assert_eq!(ids.len(), 1);
+        let bolt = app.ok("GET", "/inventory/items/BOLT", PLANNER, None).await;
+        assert_eq!(dec(&bolt["available"]), Decimal::from(10));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_4xx_naming_the_field_and_writes_nothing() {
+    for url in databases().await {
+        let app = App::new(&url).await;
+        plant(&app).await;
+        let before = app.counts().await;
+        let cases: Vec<(&str, &str, &str, Option<Value>, u16, &str)> = vec![
+            (
+                "POST",
+                "/movements",
+                OPERATOR,
+                Some(json!({"kind": "receipt", "item": "NOPE", "quantity": 1, "location": "MAIN"})),
+                422,
+                "item",
+            ),
+            (
+                "POST",
+                "/movements",
+                OPERATOR,
+                Some(json!({"kind": "receipt", "item": "BOLT", "quantity": -1, "location": "MAIN"})),
+                422,
+                "quantity",
+            ),
+            (
+                "POST",
+                "/movements",
+                OPERATOR,
+                Some(json!({"kind": "receipt", "item": "BOLT", "quantity": "0.0000001", "location": "MAIN"})),
+                422,
+                "quantity",
+            ),
+            (
+                "POST",
+                "/movements",
+                OPERATOR,
+                Some(json!({"kind": "receipt", "item": "BOLT", "quantity": 1, "location": "MARS"})),
+                422,
+                "location",
+            ),
+            (
+                "POST",
+                "/movements",
+                OPERATOR,
+                Some(json!({"kind": "teleport", "item": "BOLT", "quantity": 1, "location": "MAIN"})),
+                422,
+                "kind",
+            ),
+            (
+                "POST",
+                "/movements",
+                OPERATOR,
+                Some(json!({"kind": "receipt", "item": "BOLT", "quantity": 1, "location": "MAIN", "colour": "red"})),
+                422,
+                "",
+            ),
+            (
+                "POST",
+                "/movements",
+                OPERATOR,
+                Some(json!({"kind": "transfer", "item": "BOLT", "quantity": 1, "location": "MAIN"})),
+                422,
+                "to_location",
+            ),
+            (
+                "POST",
+                "/movements",
+                OPERATOR,
+                Some(json!({"kind": "adjustment", "item": "BOLT", "quantity": 0, "location": "MAIN"})),
+                422,
+                "quantity",
+            ),
+            (
+                "POST",
+                "/movements",
+                OPERATOR,
+                Some(json!({"kind": "receipt", "item": "BOLT", "quantity": 1e300, "location": "MAIN"})),
+                422,
+                "quantity",
+            ),
+            ("POST", "/movements", OPERATOR, None, 400, ""),
+            (
+                "PUT",
+                "/items/X",
+                PLANNER,
+                Some(json!({"id": "X", "source": "make", "lot": {"rule": "fixed"}})),
+                422,
+                "lot.quantity",
+            ),
+            (
+                "PUT",
+                "/items/X",
+                PLANNER,
+                Some(json!({"id": "X", "source": "make", "safety_stock": -2})),
+                422,
+                "safety_stock",
+            ),
+            ("PUT", "/items/X", PLANNER, Some(json!({"id": "X", "source": "make", "lead_time": -1})), 422, "lead_time"),
+            ("PUT", "/items/X", PLANNER, Some(json!({"id": "Y", "source": "make"})), 422, "id"),
+            (
+                "PUT",
+                "/items/BOLT",
+                PLANNER,
+                Some(json!({"id": "BOLT", "source": "buy", "lot": {"rule": "eoq", "order_cost": 5}})),
+                422,
+                "lot.holding_cost",
+            ),
+            ("PUT", "/items/SHELF", PLANNER, Some(json!({"id": "SHELF", "source": "buy"})), 409, ""),
+            (
+                "POST",
+                "/items/BOLT/boms",
+                PLANNER,
+                Some(json!({"lines": [{"component": "GLUE", "quantity": 1}]})),
+                422,
+                "parent",
+            ),
+            ("POST", "/items/GLUE/boms", PLANNER, Some(json!({"lines": []})), 422, "parent"),
+            ("PUT", "/items/GLUE", PLANNER, Some(json!({"id": "GLUE", "source": "make"})), 200, ""),
+            (
+                "POST",
+                "/items/GLUE/boms",
+                PLANNER,
+                Some(json!({"lines": [{"component": "SHELF", "quantity": 1}]})),
+                409,
+                "",
+            ),
+            (
+                "POST",
+                "/items/SHELF/boms",
+                PLANNER,
+                Some(json!({"lines": [{"component": "BOLT", "quantity": 0}]})),
+                422,
+                "lines[0].quantity",
+            ),
+            (
+                "POST",
+                "/items/SHELF/boms",
+                PLANNER,
+                Some(json!({"lines": [{"component": "NUT", "quantity": 1}]})),
+                422,
+                "lines[0].component",
+            ),
+            (
+                "POST",
+                "/items/import",
+                PLANNER,
+                Some(json!([{"id": "A", "source": "make"}, {"id": "A", "source": "buy"}])),
+                422,
+                "[1].id",
+            ),
+            (
+                "POST",
+                "/items/import",
+                PLANNER,
+                Some(json!([{"id": "A", "source": "make"}, {"id": "B", "source": "maek"}])),
+                422,
+                "[1].source",
+            ),
+            (
+                "PUT",
+                "/demand/SO-1",
+                PLANNER,
+                Some(json!({"id": "SO-1", "item": "SHELF", "date": "2027-02-30", "quantity": 1, "kind": "order"})),
+                422,
+                "date",
+            ),
+            (
+                "PUT",
+                "/demand/SO-1",
+                PLANNER,
+                Some(json!({"id": "SO-1", "item": "SHELF", "date": "2027-02-03", "quantity": 1, "kind": "wish"})),
+                422,
+                "kind",
+            ),
+            (
+                "PUT",
+                "/supply-orders/PO-1",
+                PLANNER,
+                Some(json!({"id": "PO-1", "item": "BOLT", "due_date": "2027-02-03", "quantity": 0})),
+                422,
+                "quantity",
+            ),
+            (
+                "PUT",
+                "/supply-orders/PO-1",
+                PLANNER,
+                Some(json!({"id": "PO-1", "item": "BOLT", "due_date": "2027-02-03", "quantity": 5, "received": 5})),
+                422,
+                "received",
+            ),
+            (
+                "POST",
+                "/supply-orders/NOPE/receipts",
+                OPERATOR,
+                Some(json!({"quantity": 1, "location": "MAIN"})),
+                404,
+                "",
+            ),
+            ("GET", "/items/NOPE", PLANNER, None, 404, ""),
+            ("GET", "/mrp/runs/abc", PLANNER, None, 400, ""),
+            ("GET", "/inventory/positions?limit=0", PLANNER, None, 422, "limit"),
+            ("GET", "/inventory/positions?status=lost", PLANNER, None, 400, ""),
+            ("POST", "/planned-orders/99/firm", PLANNER, None, 404, ""),
+            ("POST", "/planned-orders/1/explode", PLANNER, None, 400, ""),
+            (
+                "POST",
+                "/mrp/runs",
+                PLANNER,
+                Some(json!({"calendar": {"start": "2027-01-04", "bucket_days": 0, "periods": 10}})),
+                422,
+                "calendar.bucket_days",
+            ),
+            (
+                "POST",
+                "/mrp/runs",
+                PLANNER,
+                Some(json!({"overrides": {"lead_times": {"NOPE": 2}}})),
+                422,
+                "overrides.lead_times.NOPE",
+            ),
+            ("POST", "/tokens", PLANNER, Some(json!({"name": "x", "role": "admin"})), 403, ""),
+            ("PUT", "/items/Z", OPERATOR, Some(json!({"id": "Z", "source": "make"})), 403, ""),
+            (
+                "POST",
+                "/movements",
+                PLANNER,
+                Some(json!({"kind": "receipt", "item": "BOLT", "quantity": 1, "location": "MAIN"})),
+                403,
+                "",
+            ),
+            ("GET", "/items", "wrong-token", None, 401, ""),
+            (
+                "POST",
+                "/scenario",
+                PLANNER,
+                Some(
+                    json!({"format": "mrp-scenario/1", "name": "x", "calendar": {"start": "2027-01-04", "bucket_days": 7, "periods": 4}, "items": [{"id": "A", "source": "buy"}], "bom": [{"parent": "A", "component": "A", "quantity": 1}]}),
+                ),
+                422,
+                "bom[0]",
+            ),
+        ];
+        for (method, path, token, body, status, field) in cases {
+            let snapshot = app.counts().await;
+            let (s, e) = app.call(method, path, token, body.clone()).await;
+            assert_eq!(s.as_u16(), status, "{url}: {method} {path} {body:?} -> {s} {e}");
+            if s.is_success() {
+                continue;
+            }
+            assert!(e["code"].is_string() && e["message"].is_string(), "{method} {path}: {e}");
+            if !field.is_empty() {
+                let named = e["field"].as_str().unwrap_or("");
+                assert!(
+                    named.ends_with(field) || e["message"].as_str().unwrap().contains(field),
+                    "{method} {path}: expected field {field}, got {e}"
+                );
+            }
+            assert_eq!(app.counts().await, snapshot, "{method} {path} wrote something");
+        }
+        let after = app.counts().await;
+        // Only the one successful update above (GLUE becomes make) wrote: one item update and its audit record.
+        assert_eq!(after[0], before[0]);
+        assert_eq!(after[9], before[9] + 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_needs_a_token_and_is_in_the_openapi_document() {
+    let url = databases().await.remove(0);
+    let app = App::new(&url).await;
+    let (s, doc) = app.call_with("GET", "/openapi.json", None, None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 30, "{}", paths.len());
+    let mut checked = 0;
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            let concrete =
+                path.replace("{id}", "1").replace("{other}", "2").replace("{action}", "firm").replace("{name}", "x");
+            let (s, _) = app.call_with(&method.to_uppercase(), &concrete, None, None, None).await;
+            let expected = if path == "/health" { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
+            assert_eq!(s, expected, "{method} {path}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "{checked}");
+    // And the router has no route the document lacks: an unknown path is 404 after auth.
+    let (s, _) = app.call("GET", "/no-such-route", ADMIN, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+fn orders_of(result: &Value) -> Vec<(String, String, String, String)> {
+    let mut v: Vec<_> = result["planned_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["item"].as_str().unwrap().to_owned(),
+                o["due_date"].as_str().unwrap().to_owned(),
+                o["release_date"].as_str().unwrap().to_owned(),
+                o["quantity"].to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mrp_on_live_data_plans_what_the_file_plans() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/bike-shop.json")).unwrap();
+    let scenario = mrp::parse_scenario(&text).unwrap();
+    let expected = serde_json::to_value(mrp::ResultDocument::new(&scenario, &mrp::plan(&scenario).unwrap())).unwrap();
+    for url in databases().await {
+        let app = App::new(&url).await;
+        let summary = app.ok("POST", "/scenario", PLANNER, Some(serde_json::from_str(&text).unwrap())).await;
+        assert_eq!(summary["items"], scenario.items.len());
+        let run = app.ok("POST", "/mrp/runs", PLANNER, Some(json!({}))).await;
+        assert_eq!(run["kind"], "live");
+        let id = run["id"].as_i64().unwrap();
+        let result = app.ok("GET", &format!("/mrp/runs/{id}/result"), PLANNER, None).await;
+        assert_eq!(orders_of(&result), orders_of(&expected), "{url}");
+        assert_eq!(result["exceptions"].as_array().unwrap().len(), expected["exceptions"].as_array().unwrap().len());
+        // The export is a scenario that plans the same.
+        let exported = app.ok("GET", "/scenario", PLANNER, None).await;
+        let again = mrp::parse_scenario(&exported.to_string()).unwrap();
+        let replanned = serde_json::to_value(mrp::ResultDocument::new(&again, &mrp::plan(&again).unwrap())).unwrap();
+        assert_eq!(orders_of(&replanned), orders_of(&expected));
+
+        // What-if: more demand and a longer lead time change the plan, not live data.
+        let demand_before = app.ok("GET", "/demand?limit=1000", PLANNER, None).await;
+        let item = scenario.demand[0].item.clone();
+        let what_if = app
+            .ok("POST", "/mrp/runs", PLANNER, Some(json!({"overrides": {
+                "demand": [{"id": "WHATIF-1", "item": item, "date": scenario.calendar.start.to_string(), "quantity": 500, "kind": "order"}],
+                "lead_times": {item.clone(): 2}}})))
+            .await;
+        assert_eq!(what_if["kind"], "what_if");
+        assert_eq!(app.ok("GET", "/demand?limit=1000", PLANNER, None).await, demand_before);
+        let wid = what_if["id"].as_i64().unwrap();
+        let cmp = app.ok("GET", &format!("/mrp/runs/{id}/compare/{wid}"), PLANNER, None).await;
+        let diffs = cmp["added"].as_array().unwrap().len()
+            + cmp["removed"].as_array().unwrap().len()
+            + cmp["changed"].as_array().unwrap().len();
+        assert!(diffs > 0, "{cmp}");
+        let same = app.ok("GET", &format!("/mrp/runs/{id}/compare/{id}"), PLANNER, None).await;
+        assert_eq!(same["added"], json!([]));
+        assert_eq!(same["changed"], json!([]));
+
+        // Lifecycle: what-if orders cannot be executed; firm a live one.
+        let wo = app.ok("GET", &format!("/planned-orders?run={wid}&limit=1"), PLANNER, None).await;
+        let (s, e) = app.call("POST", &format!("/planned-orders/{}/firm", wo["rows"][0]["id"]), PLANNER, None).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{e}");
+        let live = app.ok("GET", &format!("/planned-orders?run={id}&limit=1"), PLANNER, None).await;
+        let po = live["rows"][0].clone();
+        let po_id = po["id"].as_i64().unwrap();
+        let firmed = app.ok("POST", &format!("/planned-orders/{po_id}/firm"), PLANNER, None).await;
+        assert_eq!(firmed["status"], "firmed");
+        assert_eq!(firmed["status_changed_by"], "pia");
+        let (s, e) = app.call("POST", &format!("/planned-orders/{po_id}/firm"), PLANNER, None).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("invalid_transition")));
+        let (s, _) = app.call("POST", &format!("/planned-orders/{po_id}/sent_to_erp"), PLANNER, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        // A new live run sees the firmed order as a scheduled receipt.
+        let run2 = app.ok("POST", "/mrp/runs", PLANNER, Some(json!({}))).await;
+        let id2 = run2["id"].as_i64().unwrap();
+        let snap = app.ok("GET", &format!("/mrp/runs/{id2}/scenario"), PLANNER, None).await;
+        assert!(snap["receipts"].as_array().unwrap().iter().any(|r| r["id"] == format!("PLO-{po_id}")), "{snap}");
+        let result2 = app.ok("GET", &format!("/mrp/runs/{id2}/result"), PLANNER, None).await;
+        let total = |r: &Value, it: &str| -> Decimal {
+            r["planned_orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|o| o["item"] == it)
+                .map(|o| dec(&o["quantity"]))
+                .sum()
+        };
+        let firmed_item = po["item"].as_str().unwrap();
+        assert_eq!(total(&result2, firmed_item) + dec(&po["quantity"]), total(&result, firmed_item));
+        // Run 1's other proposals are superseded by run 2.
+        let stale = app.ok("GET", &format!("/planned-orders?run={id}&status=proposed&limit=1"), PLANNER, None).await;
+        let (s, e) =
+            app.call("POST", &format!("/planned-orders/{}/release", stale["rows"][0]["id"]), PLANNER, None).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("superseded")), "{e}");
+        app.ok("POST", &format!("/planned-orders/{po_id}/release"), PLANNER, None).await;
+        let sent = app.ok("POST", &format!("/planned-orders/{po_id}/sent_to_erp"), ERP, None).await;
+        assert_eq!(sent["status"], "sent_to_erp");
+        let (s, _) = app.call("POST", &format!("/planned-orders/{po_id}/cancel"), PLANNER, None).await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        // Every write left an audit record with its actor.
+        let audit = app.ok("GET", "/audit?limit=1000", ADMIN, None).await;
+        assert!(
+            audit
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["action"] == "POST /planned-orders/{id}/{action}" && a["actor"] == "erp")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quality_hold_stock_is_on_hold_for_mrp_and_receipts_close_orders() {
+    for url in databases().await {
+        let app = App::new(&url).await;
+        plant(&app).await;
+        app.ok(
+            "PUT",
+            "/items/BOLT",
+            PLANNER,
+            Some(json!({"id": "BOLT", "source": "buy", "requires_inspection": true})),
+        )
+        .await;
+        app.ok(
+            "PUT",
+            "/supply-orders/PO-9",
+            ERP,
+            Some(json!({"id": "PO-9", "item": "BOLT", "quantity": 30, "due_date": "2027-01-11", "location": "MAIN"})),
+        )
+        .await;
+        let m =
+            app.ok("POST", "/supply-orders/PO-9/receipts", OPERATOR, Some(json!({"quantity": 20, "lot": "B7"}))).await;
+        assert_eq!(m["to_status"], "quality_hold");
+        assert_eq!(m["reference"], "PO-9");
+        let (s, e) = app.call("POST", "/supply-orders/PO-9/receipts", OPERATOR, Some(json!({"quantity": 11}))).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("over_receipt")));
+        app.ok("POST", "/supply-orders/PO-9/receipts", OPERATOR, Some(json!({"quantity": 10}))).await;
+        assert_eq!(app.ok("GET", "/supply-orders/PO-9", PLANNER, None).await["status"], "closed");
+        app.ok(
+            "PUT",
+            "/settings/calendar",
+            PLANNER,
+            Some(json!({"start": "2027-01-04", "bucket_days": 7, "periods": 8})),
+        )
+        .await;
+        let scenario = app.ok("GET", "/scenario", PLANNER, None).await;
+        let bolt = scenario["items"].as_array().unwrap().iter().find(|i| i["id"] == "BOLT").unwrap().clone();
+        assert_eq!(bolt["on_hold"].to_string().trim_matches('"'), "30");
+        assert_eq!(bolt.get("on_hand").map_or("0".into(), |v| v.to_string()).trim_matches('"'), "0");
+        assert!(scenario["receipts"].as_array().unwrap().is_empty(), "closed orders are no receipts");
+    }
+}
