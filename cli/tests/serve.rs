@@ -1,0 +1,260 @@
+//! `takt serve`, `takt token` and `takt scenario` as a user runs them, on
+//! SQLite and PostgreSQL: a kill -9 while clients post movements loses no
+//! acknowledged movement, and retries with the same `Idempotency-Key` never
+//! post twice.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const TOKEN: &str = "crash-test-admin-token-0001";
+
+fn databases(tag: &str) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("takt-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{tag}.db"));
+    let _ = std::fs::remove_file(&file);
+    let mut urls = vec![format!("sqlite://{}?mode=rwc", file.display())];
+    let base = std::env::var("TAKT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    if base != "off" {
+        let name = format!("takt_s{}_{tag}", std::process::id());
+        let status = Command::new("psql")
+            .args([
+                &base,
+                "-q",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {name}"),
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])
+            .status();
+        match status {
+            Ok(s) if s.success() => {
+                let (prefix, _) = base.rsplit_once('/').unwrap();
+                urls.push(format!("{prefix}/{name}"));
+            }
+            other => panic!("PostgreSQL at {base} is needed (or TAKT_TEST_POSTGRES=off): psql gave {other:?}"),
+        }
+    }
+    urls
+}
+
+/// A running `takt serve` and its base URL.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(database: &str, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_takt"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+            .args(extra)
+            .env("TAKT_ADMIN_TOKEN", TOKEN)
+            .env("TAKT_LOG", "warn")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("takt serve exited before listening").unwrap();
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base }
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().unwrap(); // SIGKILL on Unix
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn send(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+    key: Option<&str>,
+) -> reqwest::Result<(u16, Value)> {
+    let mut req = client.request(method, url).bearer_auth(TOKEN);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    let resp = req.send().await?;
+    let status = resp.status().as_u16();
+    let value = resp.json::<Value>().await.unwrap_or(Value::Null);
+    Ok((status, value))
+}
+
+async fn all_movements(client: &reqwest::Client, base: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = String::new();
+    loop {
+        let url = format!("{base}/movements?limit=1000{after}");
+        let (s, page) = send(client, reqwest::Method::GET, url, None, None).await.unwrap();
+        assert_eq!(s, 200, "{page}");
+        out.extend(page["rows"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(n) => after = format!("&after={n}"),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_loses_no_acknowledged_movement() {
+    for database in databases("crash") {
+        let server = Server::start(&database, &[]);
+        let client = reqwest::Client::new();
+        let base = server.base.clone();
+        let put = |path: &str, body: Value| {
+            let (client, url) = (client.clone(), format!("{base}{path}"));
+            async move { send(&client, reqwest::Method::PUT, url, Some(body), None).await.unwrap() }
+        };
+        assert_eq!(put("/locations/MAIN", json!({"id": "MAIN", "kind": "plant_store"})).await.0, 200);
+        assert_eq!(put("/items/RIVET", json!({"id": "RIVET", "source": "buy"})).await.0, 201);
+
+        // Eight clients post receipts of 1 with unique keys until the server dies.
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        for c in 0..8 {
+            let (client, base, stop) = (client.clone(), base.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                let (mut acked, mut unknown) = (Vec::new(), Vec::new());
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let key = format!("c{c}-{i}");
+                    let body = json!({"kind": "receipt", "item": "RIVET", "quantity": 1, "location": "MAIN"});
+                    match send(&client, reqwest::Method::POST, format!("{base}/movements"), Some(body), Some(&key))
+                        .await
+                    {
+                        Ok((201, v)) => acked.push((key, v["id"].as_i64().unwrap())),
+                        Ok((s, v)) => panic!("unexpected {s}: {v}"),
+                        Err(_) => {
+                            unknown.push(key);
+                            break;
+                        }
+                    }
+                }
+                (acked, unknown)
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        server.kill9();
+        stop.store(true, Ordering::Relaxed);
+        let (mut acked, mut unknown) = (Vec::new(), Vec::new());
+        for t in tasks {
+            let (a, u) = t.await.unwrap();
+            acked.extend(a);
+            unknown.extend(u);
+        }
+        assert!(acked.len() > 20, "{database}: only {} acknowledged before the kill", acked.len());
+
+        let server = Server::start(&database, &[]);
+        let base = server.base.clone();
+        let ledger = all_movements(&client, &base).await;
+        let ids: std::collections::HashSet<i64> = ledger.iter().map(|m| m["id"].as_i64().unwrap()).collect();
+        for (key, id) in &acked {
+            assert!(ids.contains(id), "{database}: acknowledged movement {id} ({key}) was lost");
+        }
+        // Retrying every request with its key: acknowledged ones replay, and
+        // the in-flight ones are posted at most once.
+        for (key, id) in &acked {
+            let body = json!({"kind": "receipt", "item": "RIVET", "quantity": 1, "location": "MAIN"});
+            let (s, v) =
+                send(&client, reqwest::Method::POST, format!("{base}/movements"), Some(body), Some(key)).await.unwrap();
+            assert_eq!((s, v["id"].as_i64()), (201, Some(*id)), "{database}: replay of {key}");
+        }
+        for key in &unknown {
+            let body = json!({"kind": "receipt", "item": "RIVET", "quantity": 1, "location": "MAIN"});
+            let (s, _) =
+                send(&client, reqwest::Method::POST, format!("{base}/movements"), Some(body), Some(key)).await.unwrap();
+            assert_eq!(s, 201);
+        }
+        let ledger = all_movements(&client, &base).await;
+        assert_eq!(ledger.len(), acked.len() + unknown.len(), "{database}: every attempted key exactly once");
+        let (_, stock) =
+            send(&client, reqwest::Method::GET, format!("{base}/inventory/items/RIVET"), None, None).await.unwrap();
+        assert_eq!(stock["available"], json!(ledger.len().to_string()));
+        let (_, diff) =
+            send(&client, reqwest::Method::GET, format!("{base}/inventory/reconcile"), None, None).await.unwrap();
+        assert_eq!(diff, json!([]), "{database}");
+    }
+}
+
+#[test]
+fn scenario_import_export_and_tokens_from_the_command_line() {
+    let database = databases("cli").remove(0);
+    let takt = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_takt")).args(args).args(["--database", &database]).output().unwrap()
+    };
+    let bike = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/bike-shop.json");
+    let out = takt(&["scenario", "import", bike.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["items_created"], 10);
+    // A second import of the same file changes nothing but updates.
+    let out = takt(&["scenario", "import", bike.to_str().unwrap()]);
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (summary["items_created"].as_u64(), summary["bom_versions"].as_u64(), summary["adjustments"].as_u64()),
+        (Some(0), Some(0), Some(0))
+    );
+    let out = takt(&["scenario", "export"]);
+    assert!(out.status.success());
+    let exported = String::from_utf8(out.stdout).unwrap();
+    let original = mrp::parse_scenario(&std::fs::read_to_string(&bike).unwrap()).unwrap();
+    let again = mrp::parse_scenario(&exported).unwrap();
+    let plan = |s: &mrp::Scenario| {
+        let p = mrp::plan(s).unwrap();
+        let mut v: Vec<(String, u32, String)> = p
+            .planned_orders
+            .iter()
+            .map(|o| (s.items[o.item as usize].id.clone(), o.due_bucket, o.quantity.to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(plan(&again), plan(&original));
+
+    // A refused file names the place and exits 2, writing nothing.
+    let dir = std::env::temp_dir().join(format!("takt-serve-{}", std::process::id()));
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"format":"mrp-scenario/1","name":"x","calendar":{"start":"2027-01-04","bucket_days":7,"periods":4},"items":[{"id":"A","source":"make","lead_time":-1}]}"#).unwrap();
+    let out = takt(&["scenario", "import", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lead_time"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = takt(&["token", "create", "--name", "line-3", "--role", "operator"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).trim().starts_with("takt_"));
+    let out = takt(&["token", "create", "--name", "x", "--role", "boss"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = takt(&["token", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("line-3"));
+    let out = takt(&["token", "revoke", "line-3"]);
+    assert!(out.status.success());
+    let out = takt(&["token", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("revoked"));
+}
