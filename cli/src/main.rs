@@ -17,6 +17,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod bench_api;
 mod control;
 
 #[derive(Parser)]
@@ -34,6 +35,8 @@ enum Command {
     GenScenario(GenArgs),
     /// Measure generate / read / plan / write at several sizes and print a table.
     Bench(bench::BenchArgs),
+    /// Load-test the control plane: movement postings and stock look-ups over loopback.
+    BenchApi(bench_api::BenchApiArgs),
     /// Start the control plane: REST API over SQLite (default) or PostgreSQL.
     Serve(control::ServeArgs),
     /// Create, list or revoke API tokens.
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => run_plan(args),
         Command::GenScenario(args) => run_gen(args),
         Command::Bench(args) => bench::run(args),
+        Command::BenchApi(args) => bench_api::run(args),
         Command::Serve(args) => control::serve(args),
         Command::Token(cmd) => control::token(cmd),
         Command::Scenario(cmd) => control::scenario(cmd),

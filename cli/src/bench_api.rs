@@ -1,0 +1,197 @@
+//! `takt bench-api`: a load generator for the control plane. It starts
+//! `takt serve` as a separate process on a fresh database, sets up items and
+//! locations, then drives it over loopback from many concurrent clients:
+//! movement postings (each acknowledged only after its commit) and
+//! inventory look-ups. Prints a Markdown table for the README.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+/// Arguments of `takt bench-api`.
+#[derive(clap::Args)]
+pub struct BenchApiArgs {
+    /// Database for the server under test. Use a scratch database: the
+    /// benchmark writes to it. Default: a fresh SQLite file in `--dir`.
+    #[arg(long)]
+    database: Option<String>,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Seconds of each measured phase.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Items the postings spread over.
+    #[arg(long, default_value_t = 1000)]
+    items: usize,
+    /// Scratch directory for the default SQLite database.
+    #[arg(long, default_value = "bench-out")]
+    dir: std::path::PathBuf,
+}
+
+const TOKEN: &str = "bench-api-admin-token-000001";
+
+struct Phase {
+    name: &'static str,
+    count: usize,
+    errors: usize,
+    seconds: f64,
+    latencies: Vec<Duration>,
+}
+
+impl Phase {
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len()) - 1;
+        self.latencies[i].as_secs_f64() * 1000.0
+    }
+}
+
+/// Runs the benchmark.
+pub fn run(args: BenchApiArgs) -> anyhow::Result<()> {
+    if args.clients == 0 || args.items == 0 || args.seconds == 0 {
+        bail!(crate::Refused("--clients, --items and --seconds must be at least 1".into()));
+    }
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    let database = match &args.database {
+        Some(d) => d.clone(),
+        None => {
+            let file = args.dir.join("bench-api.db");
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+            format!("sqlite://{}?mode=rwc", file.display())
+        }
+    };
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
+        .env("TAKT_ADMIN_TOKEN", TOKEN)
+        .env("TAKT_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting takt serve")?;
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().expect("piped")));
+    let base = loop {
+        let line = lines.next().context("takt serve exited before listening")??;
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap_or_default().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let outcome = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(drive(&args, &base));
+    let _ = child.kill();
+    let _ = child.wait();
+    let phases = outcome?;
+    println!(
+        "Load on `takt serve` ({}), {} clients over loopback, {} s per phase, {} items:\n",
+        if database.starts_with("postgres") { "PostgreSQL" } else { "SQLite" },
+        args.clients,
+        args.seconds,
+        args.items
+    );
+    println!("| phase | requests | errors | per second | p50 ms | p95 ms | p99 ms | max ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for p in &phases {
+        println!(
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            p.name,
+            p.count,
+            p.errors,
+            p.count as f64 / p.seconds,
+            p.percentile(0.50),
+            p.percentile(0.95),
+            p.percentile(0.99),
+            p.percentile(1.0)
+        );
+    }
+    Ok(())
+}
+
+async fn drive(args: &BenchApiArgs, base: &str) -> anyhow::Result<Vec<Phase>> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.clients).build()?;
+    let put = |path: String, body: serde_json::Value| {
+        let client = client.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let resp = client.put(url).bearer_auth(TOKEN).json(&body).send().await?;
+            if !resp.status().is_success() {
+                bail!("set-up failed: {} {}", resp.status(), resp.text().await.unwrap_or_default());
+            }
+            Ok(())
+        }
+    };
+    put("/locations/MAIN".into(), json!({"id": "MAIN", "kind": "plant_store"})).await?;
+    put("/locations/DC-1".into(), json!({"id": "DC-1", "kind": "distribution_centre"})).await?;
+    let items: Vec<serde_json::Value> =
+        (0..args.items).map(|i| json!({"id": format!("I{i:06}"), "source": "buy"})).collect();
+    let resp = client.post(format!("{base}/items/import")).bearer_auth(TOKEN).json(&items).send().await?;
+    if !resp.status().is_success() {
+        bail!("item import failed: {}", resp.status());
+    }
+    let mut phases = Vec::new();
+    for name in ["movement postings", "inventory look-ups"] {
+        let deadline = Instant::now() + Duration::from_secs(args.seconds);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..args.clients {
+            let client = client.clone();
+            let base = base.to_owned();
+            let items = args.items;
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut errors = 0usize;
+                let mut n = c as u64;
+                while Instant::now() < deadline {
+                    n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let item = format!("I{:06}", (n >> 33) as usize % items);
+                    let t = Instant::now();
+                    let resp = if name == "movement postings" {
+                        // Mostly receipts, some transfers of what arrived.
+                        let body = if (n >> 20) % 4 == 0 {
+                            json!({"kind": "transfer", "item": item, "quantity": "0.5", "location": "MAIN", "to_location": "DC-1"})
+                        } else {
+                            json!({"kind": "receipt", "item": item, "quantity": "2.5", "location": "MAIN", "reason": "bench"})
+                        };
+                        client.post(format!("{base}/movements")).bearer_auth(TOKEN).json(&body).send().await
+                    } else {
+                        client.get(format!("{base}/inventory/items/{item}")).bearer_auth(TOKEN).send().await
+                    };
+                    match resp {
+                        Ok(r) if r.status().is_success() => {
+                            let _ = r.bytes().await;
+                            lat.push(t.elapsed());
+                        }
+                        // A transfer of stock that has not arrived yet is a
+                        // correct 409; count it as an answered request.
+                        Ok(r) if r.status().as_u16() == 409 => {
+                            let _ = r.bytes().await;
+                            lat.push(t.elapsed());
+                        }
+                        _ => errors += 1,
+                    }
+                }
+                (lat, errors)
+            }));
+        }
+        let mut latencies = Vec::new();
+        let mut errors = 0;
+        for t in tasks {
+            let (l, e) = t.await?;
+            latencies.extend(l);
+            errors += e;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        latencies.sort();
+        phases.push(Phase { name, count: latencies.len(), errors, seconds, latencies });
+    }
+    let resp = client.get(format!("{base}/inventory/reconcile")).bearer_auth(TOKEN).send().await?;
+    let diff: serde_json::Value = resp.json().await?;
+    if diff != json!([]) {
+        bail!("positions differ from the ledger after the load: {diff}");
+    }
+    Ok(phases)
+}
