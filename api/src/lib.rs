@@ -5,6 +5,7 @@
 //! route is in it).
 
 pub mod error;
+pub mod poster;
 pub mod routes;
 pub mod state;
 

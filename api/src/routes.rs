@@ -313,17 +313,14 @@ pub async fn post_movement(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require(STOCK)?;
+    let caller = auth.require(STOCK)?.clone();
     let body: MovementBody = parse_body(&bytes)?;
-    let actor = auth.0.name.clone();
-    write(&s, &auth, STOCK, &headers, "POST /movements", &bytes, move |txn| {
-        Box::pin(async move {
-            let m = ledger::post_movement(txn, &actor, &body).await?;
-            let detail = format!("{} {} {}", m.kind, m.quantity, m.item);
-            Ok((StatusCode::CREATED, json(&m), audit("movement", m.id.to_string(), Some(detail))))
-        })
-    })
-    .await
+    let key = crate::state::idempotency_key(&headers)?;
+    let request_hash = crate::state::request_hash(crate::poster::ACTION, &bytes);
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job = crate::poster::Job { caller, body, key, request_hash, reply };
+    let (status, body, replayed) = s.poster.post(job, answer).await?;
+    Ok(crate::state::json_response(status, body, replayed))
 }
 
 /// A page of the ledger.

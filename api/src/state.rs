@@ -29,13 +29,16 @@ const TOKEN_TTL: Duration = Duration::from_secs(30);
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// The group-commit queue of `POST /movements`.
+    pub poster: crate::poster::Poster,
     tokens: Arc<RwLock<HashMap<String, (Caller, Instant)>>>,
 }
 
 impl AppState {
-    /// State over a connected store.
+    /// State over a connected store; starts the movement writer task, so
+    /// call it inside the runtime.
     pub fn new(store: Store) -> AppState {
-        AppState { store, tokens: Arc::default() }
+        AppState { poster: crate::poster::Poster::start(store.clone()), store, tokens: Arc::default() }
     }
 
     /// Forgets cached tokens (after a revocation).
@@ -139,6 +142,32 @@ pub fn json<T: Serialize>(value: &T) -> serde_json::Value {
 
 const MAX_KEY_LEN: usize = 200;
 
+/// The `Idempotency-Key` of a request, checked.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let k = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN).ok_or_else(|| {
+                ApiError::field(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_header",
+                    "Idempotency-Key",
+                    format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
+                )
+            })?;
+            Ok(Some(k.to_owned()))
+        }
+    }
+}
+
+/// What identifies a request for idempotency: its action and body.
+pub fn request_hash(action: &str, request: &[u8]) -> String {
+    let mut fingerprint = action.as_bytes().to_vec();
+    fingerprint.push(0);
+    fingerprint.extend_from_slice(request);
+    access::sha256_hex(&fingerprint)
+}
+
 /// Runs a write: checks the caller's role, replays the stored response when
 /// the `Idempotency-Key` was seen before, else runs `op` in a transaction
 /// that also appends the audit record and stores the response under the key.
@@ -155,24 +184,8 @@ where
     F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxFuture<'c, WriteOutcome> + Send + 'static,
 {
     let caller = auth.require(roles)?.clone();
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let k = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN).ok_or_else(|| {
-                ApiError::field(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_header",
-                    "Idempotency-Key",
-                    format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
-                )
-            })?;
-            Some(k.to_owned())
-        }
-    };
-    let mut fingerprint = action.as_bytes().to_vec();
-    fingerprint.push(0);
-    fingerprint.extend_from_slice(request);
-    let request_hash = access::sha256_hex(&fingerprint);
+    let key = idempotency_key(headers)?;
+    let request_hash = request_hash(action, request);
     if let Some(key) = &key
         && let Some(stored) = access::stored_response(state.store.conn(), &caller.name, key).await?
     {
@@ -223,7 +236,8 @@ fn replay(stored: StoredResponse, request_hash: &str) -> Result<Response, ApiErr
     Ok(json_response(status, stored.body, true))
 }
 
-fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
+/// A JSON body with a status, marked when it replays a stored response.
+pub fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
     let mut resp =
         (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
     if replayed {

@@ -163,6 +163,29 @@ pub async fn record_audit(
     Ok(())
 }
 
+/// Appends many audit records with one statement.
+pub async fn record_audits(
+    txn: &impl ConnectionTrait,
+    records: &[(&Caller, &str, &AuditEntry)],
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    for chunk in records.chunks(500) {
+        audit::Entity::insert_many(chunk.iter().map(|(caller, action, entry)| audit::ActiveModel {
+            at: Set(now),
+            actor: Set(caller.name.clone()),
+            role: Set(caller.role.as_str().to_owned()),
+            action: Set((*action).to_owned()),
+            entity: Set(entry.entity.to_owned()),
+            entity_id: Set(entry.entity_id.clone()),
+            detail: Set(entry.detail.clone()),
+            ..Default::default()
+        }))
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// An audit record.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AuditRecord {
@@ -233,6 +256,53 @@ pub async fn stored_response(
         .one(conn)
         .await?
         .map(|r| StoredResponse { request_hash: r.request_hash, status: r.status as u16, body: r.response }))
+}
+
+/// The stored first responses of many (actor, key) pairs, by pair.
+pub async fn stored_responses(
+    conn: &impl ConnectionTrait,
+    pairs: &[(String, String)],
+) -> Result<std::collections::HashMap<(String, String), StoredResponse>, StoreError> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let mut out = std::collections::HashMap::new();
+    for chunk in pairs.chunks(200) {
+        let rows = idempotency::Entity::find()
+            .filter(
+                Expr::tuple([Expr::col(idempotency::Column::Actor), Expr::col(idempotency::Column::Key)])
+                    .in_tuples(chunk.iter().cloned()),
+            )
+            .all(conn)
+            .await?;
+        for r in rows {
+            out.insert(
+                (r.actor, r.key),
+                StoredResponse { request_hash: r.request_hash, status: r.status as u16, body: r.response },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Stores many first responses with one statement.
+pub async fn save_responses(
+    txn: &impl ConnectionTrait,
+    responses: &[(&str, &str, StoredResponse)],
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    for chunk in responses.chunks(500) {
+        idempotency::Entity::insert_many(chunk.iter().map(|(actor, key, r)| idempotency::ActiveModel {
+            actor: Set((*actor).to_owned()),
+            key: Set((*key).to_owned()),
+            request_hash: Set(r.request_hash.clone()),
+            status: Set(i32::from(r.status)),
+            response: Set(r.body.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        }))
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Stores the response to `key` in the write's own transaction; a

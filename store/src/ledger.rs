@@ -3,12 +3,13 @@
 //!
 //! A movement has at most two legs, a `from` position it takes stock out of
 //! and a `to` position it puts stock into, and both legs change in the same
-//! transaction as the ledger row. Each leg is one atomic
-//! `INSERT .. ON CONFLICT DO UPDATE SET quantity = quantity + delta RETURNING`,
-//! so concurrent postings on one position serialise on its row and none is
-//! lost; a leg that would leave stock negative aborts the whole movement.
+//! transaction as the ledger row. Postings go in batches
+//! ([`post_movements`]): the positions they touch are locked, read, changed
+//! in memory in posting order and written back, so concurrent postings on
+//! one position serialise on its row and none is lost; a movement that would
+//! leave stock negative is refused alone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
@@ -19,7 +20,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::entity::{location, movement, position};
+use crate::entity::{item, location, movement, position};
 use crate::error::{Problems, StoreError};
 use crate::master::{self, Page, check_id};
 use crate::names::{MovementKind, StockStatus};
@@ -120,24 +121,36 @@ struct Leg {
     status: StockStatus,
 }
 
+/// A validated movement, ready to apply.
+struct Planned {
+    kind: MovementKind,
+    item: String,
+    lot: String,
+    quantity: i64,
+    from: Option<Leg>,
+    to: Option<Leg>,
+    allow_negative: bool,
+}
+
+/// The item fields a posting needs.
+struct ItemFlags {
+    allow_negative: bool,
+    requires_inspection: bool,
+}
+
 const MAX_TEXT: usize = 500;
 
-/// Posts a movement: validates it, moves stock between positions and appends
-/// the ledger row, all in `txn`.
-pub async fn post_movement(
-    txn: &impl ConnectionTrait,
-    actor: &str,
+/// Checks one movement against the items and locations that exist.
+fn plan_one(
     body: &MovementBody,
-) -> Result<Movement, StoreError> {
+    items: &HashMap<String, ItemFlags>,
+    locations: &HashSet<String>,
+) -> Result<Planned, StoreError> {
     let mut problems = Problems::default();
-    let item = match master::get_item(txn, &body.item).await {
-        Ok(item) => Some(item),
-        Err(StoreError::NotFound { .. }) => {
-            problems.push("item", format!("'{}' is not an item", body.item));
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    let item = items.get(&body.item);
+    if item.is_none() {
+        problems.push("item", format!("'{}' is not an item", body.item));
+    }
     if body.lot.chars().count() > master::MAX_ID_LEN {
         problems.push("lot", format!("must be at most {} characters", master::MAX_ID_LEN));
     }
@@ -146,18 +159,21 @@ pub async fn post_movement(
             problems.push(field, format!("must be at most {MAX_TEXT} characters"));
         }
     }
-    let micros = body.quantity.micros("quantity").unwrap_or_else(|e| {
-        if let StoreError::Invalid(list) = e {
+    let micros = match body.quantity.micros("quantity") {
+        Ok(m) => Some(m),
+        Err(StoreError::Invalid(list)) => {
             problems.0.extend(list);
+            None
         }
-        0
-    });
+        Err(e) => return Err(e),
+    };
     let signed = body.kind == MovementKind::Adjustment;
-    if signed && micros == 0 {
-        problems.push("quantity", "must not be 0");
-    } else if !signed && micros <= 0 && body.quantity.micros("quantity").is_ok() {
-        problems.push("quantity", "must be greater than 0");
+    match micros {
+        Some(0) if signed => problems.push("quantity", "must not be 0"),
+        Some(m) if !signed && m <= 0 => problems.push("quantity", "must be greater than 0"),
+        _ => {}
     }
+    let micros = micros.unwrap_or(0);
     check_id("location", &body.location, &mut problems);
     let is_transfer = body.kind == MovementKind::Transfer;
     if !is_transfer {
@@ -168,7 +184,7 @@ pub async fn post_movement(
             problems.push("to_status", format!("applies only to transfers, not to {}", body.kind));
         }
     }
-    let inspect = item.as_ref().is_some_and(|i| i.requires_inspection);
+    let inspect = item.is_some_and(|i| i.requires_inspection);
     let default_status = match body.kind {
         MovementKind::Receipt | MovementKind::ProductionReceipt if inspect => StockStatus::QualityHold,
         _ => StockStatus::Available,
@@ -190,103 +206,248 @@ pub async fn post_movement(
             (Some(here), Some(there))
         }
     };
-    let mut locations: Vec<&str> = from.iter().chain(to.iter()).map(|l| l.location.as_str()).collect();
-    locations.dedup();
-    let known: Vec<String> = location::Entity::find()
-        .select_only()
-        .column(location::Column::Id)
-        .filter(location::Column::Id.is_in(locations.iter().copied()))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    for (field, leg) in
-        [("location", from.as_ref().or(to.as_ref())), ("to_location", to.as_ref().filter(|_| is_transfer))]
+    if !locations.contains(&body.location) {
+        problems.push("location", format!("'{}' is not a location", body.location));
+    }
+    if let Some(to_location) = body.to_location.as_ref().filter(|_| is_transfer)
+        && !locations.contains(to_location)
     {
-        if let Some(leg) = leg
-            && !known.iter().any(|k| *k == leg.location)
-        {
-            problems.push(field, format!("'{}' is not a location", leg.location));
-        }
+        problems.push("to_location", format!("'{to_location}' is not a location"));
     }
     problems.finish()?;
-    let item = item.expect("checked above");
-    let quantity = micros.abs();
-    if let Some(leg) = &from {
-        let left = apply_leg(txn, &item.id, &body.lot, leg, -quantity).await?;
-        let may_go_negative = leg.status == StockStatus::Available && item.allow_negative;
-        if left < 0 && !may_go_negative {
-            return Err(StoreError::conflict(
-                "insufficient_stock",
-                format!(
-                    "quantity: only {} of item '{}'{} is {} at '{}'; {} requested",
-                    Qty::from_micros(left + quantity),
-                    item.id,
-                    if body.lot.is_empty() { String::new() } else { format!(" lot '{}'", body.lot) },
-                    leg.status,
-                    leg.location,
-                    Qty::from_micros(quantity)
-                ),
-            ));
-        }
-    }
-    if let Some(leg) = &to {
-        apply_leg(txn, &item.id, &body.lot, leg, quantity).await?;
-    }
-    let row = movement::ActiveModel {
-        kind: Set(body.kind.as_str().to_owned()),
-        item: Set(item.id.clone()),
-        lot: Set(body.lot.clone()),
-        quantity: Set(quantity),
-        from_location: Set(from.as_ref().map(|l| l.location.clone())),
-        from_status: Set(from.as_ref().map(|l| l.status.as_str().to_owned())),
-        to_location: Set(to.as_ref().map(|l| l.location.clone())),
-        to_status: Set(to.as_ref().map(|l| l.status.as_str().to_owned())),
-        reason: Set(body.reason.clone()),
-        reference: Set(body.reference.clone()),
-        actor: Set(actor.to_owned()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    };
-    let saved = movement::Entity::insert(row).exec_with_returning(txn).await?;
-    Ok(Movement::from_model(saved))
+    Ok(Planned {
+        kind: body.kind,
+        item: body.item.clone(),
+        lot: body.lot.clone(),
+        quantity: micros.abs(),
+        from,
+        to,
+        allow_negative: item.is_some_and(|i| i.allow_negative),
+    })
 }
 
-/// Adds `delta` to one position (creating it at 0 first) and returns the
-/// new quantity.
-async fn apply_leg(
+/// Posts one movement: validates it, moves stock between positions and
+/// appends the ledger row, all in `txn`.
+pub async fn post_movement(
     txn: &impl ConnectionTrait,
-    item: &str,
-    lot: &str,
-    leg: &Leg,
-    delta: i64,
-) -> Result<i64, StoreError> {
-    let stmt = Query::insert()
-        .into_table(position::Entity)
-        .columns([
-            position::Column::Item,
-            position::Column::Location,
-            position::Column::Lot,
-            position::Column::Status,
-            position::Column::Quantity,
-        ])
-        .values_panic([item.into(), leg.location.as_str().into(), lot.into(), leg.status.as_str().into(), delta.into()])
-        .on_conflict(
-            OnConflict::columns([
+    actor: &str,
+    body: &MovementBody,
+) -> Result<Movement, StoreError> {
+    post_movements(txn, &[(actor, body)]).await?.pop().expect("one result per movement")
+}
+
+type PositionKey = (String, String, String, String);
+
+/// Posts many movements in one transaction with a fixed number of
+/// statements, whatever their count: the group commit behind `POST
+/// /movements`. They apply in order, each against the stock the ones before
+/// it left; a movement that is invalid or would drive stock negative gets
+/// its own error and changes nothing, the others still post. Positions are
+/// locked (`FOR UPDATE`, in id order) before they are read, so concurrent
+/// batches serialise on shared positions and never lose an update.
+pub async fn post_movements(
+    txn: &impl ConnectionTrait,
+    postings: &[(&str, &MovementBody)],
+) -> Result<Vec<Result<Movement, StoreError>>, StoreError> {
+    let backend = txn.get_database_backend();
+    let item_ids: BTreeSet<&str> = postings.iter().map(|(_, b)| b.item.as_str()).collect();
+    let mut items = HashMap::new();
+    for chunk in item_ids.into_iter().collect::<Vec<_>>().chunks(500) {
+        let rows: Vec<(String, bool, bool)> = item::Entity::find()
+            .select_only()
+            .columns([item::Column::Id, item::Column::AllowNegative, item::Column::RequiresInspection])
+            .filter(item::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        for (id, allow_negative, requires_inspection) in rows {
+            items.insert(id, ItemFlags { allow_negative, requires_inspection });
+        }
+    }
+    let location_ids: BTreeSet<&str> = postings
+        .iter()
+        .flat_map(|(_, b)| std::iter::once(b.location.as_str()).chain(b.to_location.as_deref()))
+        .collect();
+    let locations: HashSet<String> = location::Entity::find()
+        .select_only()
+        .column(location::Column::Id)
+        .filter(location::Column::Id.is_in(location_ids))
+        .into_tuple()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut planned: Vec<Result<Planned, StoreError>> =
+        postings.iter().map(|(_, b)| plan_one(b, &items, &locations)).collect();
+
+    // Lock every position touched (creating missing ones at 0), then read them.
+    let mut keys: BTreeSet<PositionKey> = BTreeSet::new();
+    for p in planned.iter().flatten() {
+        for leg in p.from.iter().chain(p.to.iter()) {
+            keys.insert((p.item.clone(), leg.location.clone(), p.lot.clone(), leg.status.as_str().to_owned()));
+        }
+    }
+    let mut stock: HashMap<PositionKey, (i64, i64)> = HashMap::new();
+    let keys: Vec<PositionKey> = keys.into_iter().collect();
+    for chunk in keys.chunks(200) {
+        let mut insert = Query::insert()
+            .into_table(position::Entity)
+            .columns([
                 position::Column::Item,
                 position::Column::Location,
                 position::Column::Lot,
                 position::Column::Status,
+                position::Column::Quantity,
             ])
-            .value(position::Column::Quantity, Expr::cust("positions.quantity + excluded.quantity"))
-            .to_owned(),
-        )
-        .returning_col(position::Column::Quantity)
-        .to_owned();
-    let row = txn
-        .query_one(&stmt)
-        .await?
-        .ok_or_else(|| StoreError::Database(sea_orm::DbErr::RecordNotFound("position upsert".into())))?;
-    Ok(row.try_get::<i64>("", "quantity")?)
+            .on_conflict(
+                OnConflict::columns([
+                    position::Column::Item,
+                    position::Column::Location,
+                    position::Column::Lot,
+                    position::Column::Status,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .to_owned();
+        for k in chunk {
+            insert.values_panic([
+                k.0.as_str().into(),
+                k.1.as_str().into(),
+                k.2.as_str().into(),
+                k.3.as_str().into(),
+                0i64.into(),
+            ]);
+        }
+        txn.execute(&insert).await?;
+        let mut select = Query::select()
+            .columns([
+                position::Column::Id,
+                position::Column::Item,
+                position::Column::Location,
+                position::Column::Lot,
+                position::Column::Status,
+                position::Column::Quantity,
+            ])
+            .from(position::Entity)
+            .and_where(
+                Expr::tuple([
+                    Expr::col(position::Column::Item),
+                    Expr::col(position::Column::Location),
+                    Expr::col(position::Column::Lot),
+                    Expr::col(position::Column::Status),
+                ])
+                .in_tuples(chunk.iter().cloned()),
+            )
+            .order_by(position::Column::Id, sea_orm::sea_query::Order::Asc)
+            .to_owned();
+        if backend == sea_orm::DbBackend::Postgres {
+            select.lock(sea_orm::sea_query::LockType::Update);
+        }
+        for row in txn.query_all(&select).await? {
+            let key = (
+                row.try_get("", "item")?,
+                row.try_get("", "location")?,
+                row.try_get("", "lot")?,
+                row.try_get("", "status")?,
+            );
+            stock.insert(key, (row.try_get("", "id")?, row.try_get("", "quantity")?));
+        }
+    }
+
+    // Apply in order, in memory.
+    let mut touched: BTreeSet<PositionKey> = BTreeSet::new();
+    for p in planned.iter_mut() {
+        let Ok(m) = p else { continue };
+        let key = |leg: &Leg| (m.item.clone(), leg.location.clone(), m.lot.clone(), leg.status.as_str().to_owned());
+        if let Some(leg) = &m.from {
+            let have = stock[&key(leg)].1;
+            let may_go_negative = leg.status == StockStatus::Available && m.allow_negative;
+            if have - m.quantity < 0 && !may_go_negative {
+                let lot = if m.lot.is_empty() { String::new() } else { format!(" lot '{}'", m.lot) };
+                *p = Err(StoreError::conflict(
+                    "insufficient_stock",
+                    format!(
+                        "quantity: only {} of item '{}'{lot} is {} at '{}'; {} requested",
+                        Qty::from_micros(have),
+                        m.item,
+                        leg.status,
+                        leg.location,
+                        Qty::from_micros(m.quantity)
+                    ),
+                ));
+                continue;
+            }
+            stock.get_mut(&key(leg)).expect("locked above").1 -= m.quantity;
+            touched.insert(key(leg));
+        }
+        if let Some(leg) = &m.to {
+            stock.get_mut(&key(leg)).expect("locked above").1 += m.quantity;
+            touched.insert(key(leg));
+        }
+    }
+
+    // Write the new quantities, then the ledger rows.
+    let touched: Vec<&PositionKey> = touched.iter().collect();
+    for chunk in touched.chunks(200) {
+        let mut upsert = Query::insert()
+            .into_table(position::Entity)
+            .columns([
+                position::Column::Id,
+                position::Column::Item,
+                position::Column::Location,
+                position::Column::Lot,
+                position::Column::Status,
+                position::Column::Quantity,
+            ])
+            .on_conflict(OnConflict::column(position::Column::Id).update_column(position::Column::Quantity).to_owned())
+            .to_owned();
+        for k in chunk {
+            let (id, quantity) = stock[*k];
+            upsert.values_panic([
+                id.into(),
+                k.0.as_str().into(),
+                k.1.as_str().into(),
+                k.2.as_str().into(),
+                k.3.as_str().into(),
+                quantity.into(),
+            ]);
+        }
+        txn.execute(&upsert).await?;
+    }
+    let now = Utc::now();
+    let rows: Vec<movement::ActiveModel> = planned
+        .iter()
+        .zip(postings)
+        .filter_map(|(p, (actor, body))| {
+            let m = p.as_ref().ok()?;
+            Some(movement::ActiveModel {
+                kind: Set(m.kind.as_str().to_owned()),
+                item: Set(m.item.clone()),
+                lot: Set(m.lot.clone()),
+                quantity: Set(m.quantity),
+                from_location: Set(m.from.as_ref().map(|l| l.location.clone())),
+                from_status: Set(m.from.as_ref().map(|l| l.status.as_str().to_owned())),
+                to_location: Set(m.to.as_ref().map(|l| l.location.clone())),
+                to_status: Set(m.to.as_ref().map(|l| l.status.as_str().to_owned())),
+                reason: Set(body.reason.clone()),
+                reference: Set(body.reference.clone()),
+                actor: Set((*actor).to_owned()),
+                created_at: Set(now),
+                ..Default::default()
+            })
+        })
+        .collect();
+    let mut saved = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(500) {
+        // RETURNING gives the rows in VALUES order on both databases.
+        saved.extend(movement::Entity::insert_many(chunk.to_vec()).exec_with_returning(txn).await?);
+    }
+    let mut saved = saved.into_iter();
+    Ok(planned
+        .into_iter()
+        .map(|p| p.map(|_| Movement::from_model(saved.next().expect("one row per posted movement"))))
+        .collect())
 }
 
 /// Filters for position queries.
@@ -385,7 +546,6 @@ pub struct ItemStock {
 
 /// One item's stock.
 pub async fn item_stock(conn: &impl ConnectionTrait, item: &str) -> Result<ItemStock, StoreError> {
-    master::get_item(conn, item).await?;
     let rows = position::Entity::find()
         .filter(position::Column::Item.eq(item))
         .filter(position::Column::Quantity.ne(0))
@@ -394,6 +554,10 @@ pub async fn item_stock(conn: &impl ConnectionTrait, item: &str) -> Result<ItemS
         .order_by_asc(position::Column::Status)
         .all(conn)
         .await?;
+    if rows.is_empty() {
+        // No stock: tell an item without stock from an unknown item.
+        master::get_item(conn, item).await?;
+    }
     let mut totals = [0i64; 3];
     for r in &rows {
         let i = match StockStatus::parse(&r.status) {

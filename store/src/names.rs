@@ -186,6 +186,7 @@ names! {
     }
 }
 
+#[allow(clippy::derivable_impls)] // the enum comes from the `names!` macro
 impl Default for LotRule {
     fn default() -> Self {
         LotRule::LotForLot
