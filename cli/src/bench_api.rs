@@ -17,9 +17,13 @@ pub struct BenchApiArgs {
     /// benchmark writes to it. Default: a fresh SQLite file in `--dir`.
     #[arg(long)]
     database: Option<String>,
-    /// Concurrent clients.
+    /// Concurrent clients posting movements.
     #[arg(long, default_value_t = 64)]
     clients: usize,
+    /// Concurrent clients looking up stock (a terminal or dashboard load:
+    /// latency, not saturation, is what this phase measures).
+    #[arg(long, default_value_t = 8)]
+    lookup_clients: usize,
     /// Seconds of each measured phase.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -53,8 +57,8 @@ impl Phase {
 
 /// Runs the benchmark.
 pub fn run(args: BenchApiArgs) -> anyhow::Result<()> {
-    if args.clients == 0 || args.items == 0 || args.seconds == 0 {
-        bail!(crate::Refused("--clients, --items and --seconds must be at least 1".into()));
+    if args.clients == 0 || args.lookup_clients == 0 || args.items == 0 || args.seconds == 0 {
+        bail!(crate::Refused("--clients, --lookup-clients, --items and --seconds must be at least 1".into()));
     }
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     let database = match &args.database {
@@ -87,9 +91,10 @@ pub fn run(args: BenchApiArgs) -> anyhow::Result<()> {
     let _ = child.wait();
     let phases = outcome?;
     println!(
-        "Load on `takt serve` ({}), {} clients over loopback, {} s per phase, {} items:\n",
+        "Load on `takt serve` ({}) over loopback: {} posting clients, {} look-up clients, {} s per phase, {} items:\n",
         if database.starts_with("postgres") { "PostgreSQL" } else { "SQLite" },
         args.clients,
+        args.lookup_clients,
         args.seconds,
         args.items
     );
@@ -137,7 +142,8 @@ async fn drive(args: &BenchApiArgs, base: &str) -> anyhow::Result<Vec<Phase>> {
         let deadline = Instant::now() + Duration::from_secs(args.seconds);
         let started = Instant::now();
         let mut tasks = Vec::new();
-        for c in 0..args.clients {
+        let clients = if name == "movement postings" { args.clients } else { args.lookup_clients };
+        for c in 0..clients {
             let client = client.clone();
             let base = base.to_owned();
             let items = args.items;
