@@ -17,6 +17,9 @@ use crate::error::ApiError;
 /// Largest batch one transaction takes.
 const MAX_BATCH: usize = 256;
 
+/// Writer tasks on PostgreSQL.
+pub const PG_WRITERS: usize = 3;
+
 /// The action recorded in the audit trail.
 pub const ACTION: &str = "POST /movements";
 
@@ -44,10 +47,16 @@ pub struct Poster {
 }
 
 impl Poster {
-    /// Starts the writer task on the current runtime.
+    /// Starts the writer tasks on the current runtime: one for SQLite (it
+    /// has one writer anyway), [`PG_WRITERS`] for PostgreSQL, so one batch's
+    /// commit (its WAL flush) overlaps the next batch's work.
     pub fn start(store: Store) -> Poster {
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(writer(store, rx));
+        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+        let writers = if store.backend() == sea_orm::DbBackend::Postgres { PG_WRITERS } else { 1 };
+        for _ in 0..writers {
+            tokio::spawn(writer(store.clone(), rx.clone()));
+        }
         Poster { queue }
     }
 
@@ -62,16 +71,23 @@ impl Poster {
     }
 }
 
-async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+async fn writer(store: Store, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let batch = {
+            let mut rx = rx.lock().await;
+            let Some(first) = rx.recv().await else { return };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
             }
-        }
+            batch
+        };
+        let (size, started) = (batch.len(), std::time::Instant::now());
         process(&store, batch).await;
+        tracing::debug!(size, micros = started.elapsed().as_micros() as u64, "movement batch committed");
     }
 }
 

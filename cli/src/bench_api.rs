@@ -74,7 +74,7 @@ pub fn run(args: BenchApiArgs) -> anyhow::Result<()> {
     let mut child = Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
         .env("TAKT_ADMIN_TOKEN", TOKEN)
-        .env("TAKT_LOG", "warn")
+        .env("TAKT_LOG", std::env::var("TAKT_LOG").unwrap_or_else(|_| "warn".into()))
         .stderr(Stdio::piped())
         .spawn()
         .context("starting takt serve")?;
@@ -85,7 +85,11 @@ pub fn run(args: BenchApiArgs) -> anyhow::Result<()> {
             break rest.split_whitespace().next().unwrap_or_default().to_owned();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            eprintln!("{line}");
+        }
+    });
     let outcome = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(drive(&args, &base));
     let _ = child.kill();
     let _ = child.wait();

@@ -169,7 +169,7 @@ pub async fn record_audits(
     records: &[(&Caller, &str, &AuditEntry)],
 ) -> Result<(), StoreError> {
     let now = Utc::now();
-    for chunk in records.chunks(500) {
+    for chunk in crate::db::pow2_chunks(records) {
         audit::Entity::insert_many(chunk.iter().map(|(caller, action, entry)| audit::ActiveModel {
             at: Set(now),
             actor: Set(caller.name.clone()),
@@ -265,7 +265,7 @@ pub async fn stored_responses(
 ) -> Result<std::collections::HashMap<(String, String), StoredResponse>, StoreError> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     let mut out = std::collections::HashMap::new();
-    for chunk in pairs.chunks(200) {
+    for chunk in crate::db::pow2_chunks(pairs) {
         let rows = idempotency::Entity::find()
             .filter(
                 Expr::tuple([Expr::col(idempotency::Column::Actor), Expr::col(idempotency::Column::Key)])
@@ -289,7 +289,7 @@ pub async fn save_responses(
     responses: &[(&str, &str, StoredResponse)],
 ) -> Result<(), StoreError> {
     let now = Utc::now();
-    for chunk in responses.chunks(500) {
+    for chunk in crate::db::pow2_chunks(responses) {
         idempotency::Entity::insert_many(chunk.iter().map(|(actor, key, r)| idempotency::ActiveModel {
             actor: Set((*actor).to_owned()),
             key: Set((*key).to_owned()),

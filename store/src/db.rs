@@ -45,7 +45,9 @@ impl Store {
                     .foreign_keys(true)
             });
         } else {
-            options.max_connections(32).min_connections(2);
+            // Batches prepare one statement per (statement, power-of-two
+            // size); keep them all cached.
+            options.max_connections(32).min_connections(2).map_sqlx_postgres_opts(|o| o.statement_cache_capacity(1024));
         }
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
@@ -84,5 +86,34 @@ impl Store {
                 Err(e)
             }
         }
+    }
+}
+
+/// Splits rows into chunks whose lengths are powers of two (at most 256),
+/// largest first. A multi-row statement's SQL text depends on its row count;
+/// keeping to nine counts lets the driver reuse its prepared statements
+/// instead of preparing a new one for every batch size.
+pub fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let n = rows.len().min(256);
+        let size = 1usize << (usize::BITS - 1 - n.leading_zeros());
+        let (head, tail) = rows.split_at(size);
+        rows = tail;
+        Some(head)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunks_are_powers_of_two_and_cover_everything() {
+        let rows: Vec<u32> = (0..1000).collect();
+        let sizes: Vec<usize> = super::pow2_chunks(&rows).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [256, 256, 256, 128, 64, 32, 8]);
+        assert_eq!(super::pow2_chunks(&rows[..37]).map(<[u32]>::len).collect::<Vec<_>>(), [32, 4, 1]);
+        assert_eq!(super::pow2_chunks::<u32>(&[]).count(), 0);
     }
 }

@@ -20,6 +20,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::pow2_chunks;
 use crate::entity::{item, location, movement, position};
 use crate::error::{Problems, StoreError};
 use crate::master::{self, Page, check_id};
@@ -243,8 +244,9 @@ type PositionKey = (String, String, String, String);
 /// /movements`. They apply in order, each against the stock the ones before
 /// it left; a movement that is invalid or would drive stock negative gets
 /// its own error and changes nothing, the others still post. Positions are
-/// locked (`FOR UPDATE`, in id order) before they are read, so concurrent
-/// batches serialise on shared positions and never lose an update.
+/// locked (`FOR UPDATE`, in key order, as they are created) before they are
+/// read, so concurrent batches serialise on shared positions and never lose
+/// an update.
 pub async fn post_movements(
     txn: &impl ConnectionTrait,
     postings: &[(&str, &MovementBody)],
@@ -252,7 +254,7 @@ pub async fn post_movements(
     let backend = txn.get_database_backend();
     let item_ids: BTreeSet<&str> = postings.iter().map(|(_, b)| b.item.as_str()).collect();
     let mut items = HashMap::new();
-    for chunk in item_ids.into_iter().collect::<Vec<_>>().chunks(500) {
+    for chunk in pow2_chunks(&item_ids.into_iter().collect::<Vec<_>>()) {
         let rows: Vec<(String, bool, bool)> = item::Entity::find()
             .select_only()
             .columns([item::Column::Id, item::Column::AllowNegative, item::Column::RequiresInspection])
@@ -268,15 +270,17 @@ pub async fn post_movements(
         .iter()
         .flat_map(|(_, b)| std::iter::once(b.location.as_str()).chain(b.to_location.as_deref()))
         .collect();
-    let locations: HashSet<String> = location::Entity::find()
-        .select_only()
-        .column(location::Column::Id)
-        .filter(location::Column::Id.is_in(location_ids))
-        .into_tuple()
-        .all(txn)
-        .await?
-        .into_iter()
-        .collect();
+    let mut locations: HashSet<String> = HashSet::new();
+    for chunk in pow2_chunks(&location_ids.into_iter().collect::<Vec<_>>()) {
+        let found: Vec<String> = location::Entity::find()
+            .select_only()
+            .column(location::Column::Id)
+            .filter(location::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        locations.extend(found);
+    }
     let mut planned: Vec<Result<Planned, StoreError>> =
         postings.iter().map(|(_, b)| plan_one(b, &items, &locations)).collect();
 
@@ -289,7 +293,7 @@ pub async fn post_movements(
     }
     let mut stock: HashMap<PositionKey, (i64, i64)> = HashMap::new();
     let keys: Vec<PositionKey> = keys.into_iter().collect();
-    for chunk in keys.chunks(200) {
+    for chunk in pow2_chunks(&keys) {
         let mut insert = Query::insert()
             .into_table(position::Entity)
             .columns([
@@ -339,7 +343,10 @@ pub async fn post_movements(
                 ])
                 .in_tuples(chunk.iter().cloned()),
             )
-            .order_by(position::Column::Id, sea_orm::sea_query::Order::Asc)
+            .order_by(position::Column::Item, sea_orm::sea_query::Order::Asc)
+            .order_by(position::Column::Location, sea_orm::sea_query::Order::Asc)
+            .order_by(position::Column::Lot, sea_orm::sea_query::Order::Asc)
+            .order_by(position::Column::Status, sea_orm::sea_query::Order::Asc)
             .to_owned();
         if backend == sea_orm::DbBackend::Postgres {
             select.lock(sea_orm::sea_query::LockType::Update);
@@ -389,7 +396,7 @@ pub async fn post_movements(
 
     // Write the new quantities, then the ledger rows.
     let touched: Vec<&PositionKey> = touched.iter().collect();
-    for chunk in touched.chunks(200) {
+    for chunk in pow2_chunks(&touched) {
         let mut upsert = Query::insert()
             .into_table(position::Entity)
             .columns([
@@ -439,7 +446,7 @@ pub async fn post_movements(
         })
         .collect();
     let mut saved = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(500) {
+    for chunk in pow2_chunks(&rows) {
         // RETURNING gives the rows in VALUES order on both databases.
         saved.extend(movement::Entity::insert_many(chunk.to_vec()).exec_with_returning(txn).await?);
     }
