@@ -1,0 +1,3 @@
+//! Capacity-aware production and purchase planning (`takt optimize`).
+pub mod mip;
+pub mod problem;
