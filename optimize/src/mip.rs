@@ -497,6 +497,19 @@ fn add_constraints(prep: &Prepared<'_>, v: &Vars, cuts: &[Cut], model: &mut Coin
                 continue;
             }
             if let Some(o) = v.ot[r][t] {
+                // Per item: per_unit · q + setup · y ≤ capacity · y + O (a setup
+                // that is only partly open may use regular capacity only in part).
+                for (i, it) in p.items.iter().enumerate() {
+                    for l in it.loads.iter().filter(|l| l.resource == r) {
+                        if let (Some(q), Some(y)) = (v.q[i][t], v.y[i][t]) {
+                            let mut vub = Expression::with_capacity(3);
+                            vub.add_mul(l.per_unit, q);
+                            vub.add_mul(l.setup - res.capacity[t], y);
+                            vub.add_mul(-1.0, o);
+                            model.add_constraint(vub.leq(0.0));
+                        }
+                    }
+                }
                 e.add_mul(-1.0, o);
             }
             model.add_constraint(e.leq(res.capacity[t]));
