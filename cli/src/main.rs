@@ -1,7 +1,8 @@
 //! `takt`: the one entry point of Takt.
 //!
 //! `plan` runs MRP on a scenario file, `gen-scenario` writes a synthetic
-//! plant, `bench` measures planning at scale. Exit codes: 0 success, 1 an
+//! plant, `bench` measures planning at scale, `optimize` makes a
+//! capacity-aware cost-optimal plan, `bench-lsdm` runs lot-sizing benchmarks. Exit codes: 0 success, 1 an
 //! operational error (file not found, write failed), 2 a refused scenario or
 //! bad arguments.
 
@@ -15,6 +16,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod optimize;
 
 #[derive(Parser)]
 #[command(name = "takt", version, about = "Takt: MRP and WIP control plane", propagate_version = true)]
@@ -31,6 +33,11 @@ enum Command {
     GenScenario(GenArgs),
     /// Measure generate / read / plan / write at several sizes and print a table.
     Bench(bench::BenchArgs),
+    /// Capacity-aware, cost-optimal production and purchase plan (MIP): planned
+    /// orders plus work-centre load before/after, cost split, bound and gap.
+    Optimize(optimize::OptimizeArgs),
+    /// Run LotSizingDataModel benchmark instances (XML) and print a Markdown table.
+    BenchLsdm(optimize::BenchLsdmArgs),
 }
 
 #[derive(clap::Args)]
@@ -109,6 +116,8 @@ fn main() -> ExitCode {
         Command::Plan(args) => run_plan(args),
         Command::GenScenario(args) => run_gen(args),
         Command::Bench(args) => bench::run(args),
+        Command::Optimize(args) => optimize::run_optimize(args),
+        Command::BenchLsdm(args) => optimize::run_bench_lsdm(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

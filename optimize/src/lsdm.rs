@@ -176,8 +176,7 @@ pub fn parse(text: &str) -> Result<Instance, LsdmError> {
         let wc = child(pc, "workCenter")
             .and_then(|w| w.attribute("workCenterId"))
             .ok_or_else(|| invalid(&path, "missing workCenter"))?;
-        let resource =
-            *resource_index.get(wc).ok_or_else(|| invalid(&path, format!("unknown work centre {wc:?}")))?;
+        let resource = *resource_index.get(wc).ok_or_else(|| invalid(&path, format!("unknown work centre {wc:?}")))?;
         let per_unit = constant(
             &series(pc, "unitCapacityConsumption", "values", periods, &path)?,
             &format!("{path}/unitCapacityConsumption"),
@@ -212,8 +211,9 @@ pub fn parse(text: &str) -> Result<Instance, LsdmError> {
     for d in descendants(sc, "demand") {
         let i = item_of(d.attribute("itemId"), "demand")?;
         let path = format!("demand[@itemId={}]", items[i].id);
-        let q: Vec<f64> =
-            children(d, "quantities").map(|v| number(v.text(), &format!("{path}/quantities"))).collect::<Result<_, _>>()?;
+        let q: Vec<f64> = children(d, "quantities")
+            .map(|v| number(v.text(), &format!("{path}/quantities")))
+            .collect::<Result<_, _>>()?;
         if q.len() != periods {
             return Err(invalid(&path, format!("has {} quantities for {periods} periods", q.len())));
         }

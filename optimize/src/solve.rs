@@ -156,7 +156,10 @@ impl Search<'_, '_> {
 }
 
 fn setups_of(p: &Problem, plan: &Plan) -> Vec<Vec<f64>> {
-    plan.release.iter().map(|row| row.iter().map(|&q| if q > TOLERANCE { 1.0 } else { 0.0 }).collect()).collect::<Vec<_>>()
+    plan.release
+        .iter()
+        .map(|row| row.iter().map(|&q| if q > TOLERANCE { 1.0 } else { 0.0 }).collect())
+        .collect::<Vec<_>>()
         .into_iter()
         .take(p.items.len())
         .collect()
