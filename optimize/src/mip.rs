@@ -209,6 +209,54 @@ impl<'p> Prepared<'p> {
         self.cum_demand[i][t] > 0.0
     }
 
+    /// Echelon stock without backlog and echelon backlog of a plan (for MIP starts).
+    fn echelon_values(&self, plan: &Plan, e: &crate::problem::Evaluation) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let p = self.problem;
+        let mut ech = vec![vec![0.0; p.periods]; p.items.len()];
+        let mut rb = vec![vec![0.0; p.periods]; p.items.len()];
+        for (k, row) in self.factors.iter().enumerate() {
+            for t in 0..p.periods {
+                for &(j, r) in row {
+                    let lt = p.items[j].lead_time;
+                    let mut v = e.stock[j][t];
+                    if lt > 0 {
+                        for u in (t + 1).saturating_sub(lt)..=t {
+                            v += plan.release[j][u];
+                        }
+                    }
+                    ech[k][t] += r * v;
+                    rb[k][t] += r * e.backlog[j][t];
+                }
+            }
+        }
+        (ech, rb)
+    }
+
+    /// Left side minus right side of a cut at a solution (positive: violated),
+    /// and the size of its right side (for tolerances).
+    pub fn cut_value(&self, cut: &Cut, s: &Solved) -> (f64, f64) {
+        let p = self.problem;
+        let (k, l) = (cut.item, cut.last);
+        let mut es = 0.0;
+        for &(j, r) in &self.factors[k] {
+            let mut v = s.stock[j][l];
+            let lt = p.items[j].lead_time;
+            if lt > 0 {
+                for u in (l + 1).saturating_sub(lt)..=l {
+                    v += s.release[j][u];
+                }
+            }
+            es += r * v;
+        }
+        let mut lhs = 0.0;
+        for &t in &cut.set {
+            let rb: f64 =
+                if t == 0 { 0.0 } else { self.factors[k].iter().map(|&(j, r)| r * s.backlog[j][t - 1]).sum() };
+            lhs += s.release[k][t] - self.coefficient(k, t, l) * s.setup[k][t] - rb;
+        }
+        (lhs - es, es.abs())
+    }
+
     /// (l,S) inequalities violated by a (relaxed) solution, at most one per item and last bucket.
     pub fn separate(&self, s: &Solved) -> Vec<Cut> {
         let p = self.problem;
@@ -219,19 +267,7 @@ impl<'p> Prepared<'p> {
             }
             let end = p.release_end(k);
             for l in 0..p.periods {
-                let mut es = 0.0;
-                for &(j, r) in &self.factors[k] {
-                    let mut v = s.stock[j][l];
-                    let lt = p.items[j].lead_time;
-                    for u in (l + 1).saturating_sub(lt)..=l {
-                        if lt > 0 && u < p.release_end(j) {
-                            v += s.release[j][u];
-                        }
-                    }
-                    es += r * v;
-                }
                 let mut set = Vec::new();
-                let mut lhs = 0.0;
                 for t in 0..=l.min(end.saturating_sub(1)) {
                     if end == 0 {
                         break;
@@ -241,11 +277,12 @@ impl<'p> Prepared<'p> {
                     let term = s.release[k][t] - self.coefficient(k, t, l) * s.setup[k][t] - rb;
                     if term > 1e-7 {
                         set.push(t);
-                        lhs += term;
                     }
                 }
-                if lhs - es > 1e-4 * (1.0 + es.abs()) {
-                    cuts.push(Cut { item: k, last: l, set });
+                let cut = Cut { item: k, last: l, set };
+                let (violation, size) = self.cut_value(&cut, s);
+                if violation > 1e-4 * (1.0 + size) {
+                    cuts.push(cut);
                 }
             }
         }
@@ -261,6 +298,10 @@ struct Vars {
     back: Vec<Vec<Option<Variable>>>,
     short: Vec<Vec<Option<Variable>>>,
     ot: Vec<Vec<Option<Variable>>>,
+    /// Echelon stock without backlog, `ES⁺[k][l]` (only with cuts).
+    ech: Vec<Vec<Option<Variable>>>,
+    /// Echelon backlog `RB[k][t]` (only with cuts, where some user has backlog).
+    rb: Vec<Vec<Option<Variable>>>,
 }
 
 /// Options of one solve.
@@ -297,6 +338,8 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
         back: vec![vec![None; t_len]; n_items],
         short: vec![vec![None; t_len]; n_items],
         ot: vec![vec![None; t_len]; p.resources.len()],
+        ech: vec![vec![None; t_len]; n_items],
+        rb: vec![vec![None; t_len]; n_items],
     };
     for (i, it) in p.items.iter().enumerate() {
         for u in 0..p.release_end(i) {
@@ -326,7 +369,12 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
                 objective.add_mul(it.setup_cost[u], y);
                 v.y[i][u] = Some(y);
                 if let Some(plan) = opts.start {
-                    initial.push((y, if plan.release[i][u] > TOLERANCE { 1.0 } else { 0.0 }));
+                    let open = match mode {
+                        Mode::Fixed(f) => f,
+                        _ if plan.release[i][u] > TOLERANCE => 1.0,
+                        _ => 0.0,
+                    };
+                    initial.push((y, open));
                 }
             }
             if it.multiple > 0.0 {
@@ -381,6 +429,31 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
         }
     }
 
+    if !opts.cuts.is_empty() {
+        let (ech0, rb0) = match (&start_eval, opts.start) {
+            (Some(e), Some(plan)) => {
+                let (a, b) = prep.echelon_values(plan, e);
+                (Some(a), Some(b))
+            }
+            _ => (None, None),
+        };
+        for k in 0..n_items {
+            for t in 0..t_len {
+                let x = vars.add(variable().min(0.0));
+                v.ech[k][t] = Some(x);
+                if let Some(values) = &ech0 {
+                    initial.push((x, values[k][t]));
+                }
+                if prep.factors[k].iter().any(|&(j, _)| prep.has_backlog(j, t)) {
+                    let x = vars.add(variable().min(0.0));
+                    v.rb[k][t] = Some(x);
+                    if let Some(values) = &rb0 {
+                        initial.push((x, values[k][t]));
+                    }
+                }
+            }
+        }
+    }
     let mut model: CoinCbcProblem = vars.minimise(objective.clone()).using(coin_cbc);
     add_constraints(prep, &v, opts.cuts, &mut model);
     if !initial.is_empty() && any_integer {
@@ -515,9 +588,52 @@ fn add_constraints(prep: &Prepared<'_>, v: &Vars, cuts: &[Cut], model: &mut Coin
             model.add_constraint(e.leq(res.capacity[t]));
         }
     }
+    if !cuts.is_empty() {
+        let mut parents: Vec<Vec<(usize, f64)>> = vec![Vec::new(); p.items.len()];
+        for a in &p.arcs {
+            parents[a.component].push((a.parent, a.quantity));
+        }
+        for (k, it) in p.items.iter().enumerate() {
+            for t in 0..t_len {
+                // ES⁺[k][t] = I[k][t] + pipeline[k][t] + Σ_parents a · ES⁺[parent][t].
+                if let Some(x) = v.ech[k][t] {
+                    let mut e = Expression::with_capacity(4 + parents[k].len() + it.lead_time);
+                    e.add_mul(1.0, x);
+                    e.add_mul(-1.0, v.inv[k][t]);
+                    if it.lead_time > 0 {
+                        for u in (t + 1).saturating_sub(it.lead_time)..=t {
+                            if let Some(q) = v.q[k][u] {
+                                e.add_mul(-1.0, q);
+                            }
+                        }
+                    }
+                    for &(par, a) in &parents[k] {
+                        if let Some(pe) = v.ech[par][t] {
+                            e.add_mul(-a, pe);
+                        }
+                    }
+                    model.add_constraint(e.eq(0.0));
+                }
+                // RB[k][t] = B[k][t] + Σ_parents a · RB[parent][t].
+                if let Some(x) = v.rb[k][t] {
+                    let mut e = Expression::with_capacity(3 + parents[k].len());
+                    e.add_mul(1.0, x);
+                    if let Some(b) = v.back[k][t] {
+                        e.add_mul(-1.0, b);
+                    }
+                    for &(par, a) in &parents[k] {
+                        if let Some(pr) = v.rb[par][t] {
+                            e.add_mul(-a, pr);
+                        }
+                    }
+                    model.add_constraint(e.eq(0.0));
+                }
+            }
+        }
+    }
     for cut in cuts {
         let k = cut.item;
-        let mut e = Expression::with_capacity(32);
+        let mut e = Expression::with_capacity(3 * cut.set.len() + 1);
         for &t in &cut.set {
             if let Some(q) = v.q[k][t] {
                 e.add_mul(1.0, q);
@@ -525,25 +641,14 @@ fn add_constraints(prep: &Prepared<'_>, v: &Vars, cuts: &[Cut], model: &mut Coin
                     e.add_mul(-prep.coefficient(k, t, cut.last), y);
                 }
             }
-            if t > 0 {
-                for &(j, r) in &prep.factors[k] {
-                    if let Some(b) = v.back[j][t - 1] {
-                        e.add_mul(-r, b);
-                    }
-                }
+            if t > 0
+                && let Some(rb) = v.rb[k][t - 1]
+            {
+                e.add_mul(-1.0, rb);
             }
         }
-        let l = cut.last;
-        for &(j, r) in &prep.factors[k] {
-            e.add_mul(-r, v.inv[j][l]);
-            let lt = p.items[j].lead_time;
-            if lt > 0 {
-                for u in (l + 1).saturating_sub(lt)..=l {
-                    if let Some(q) = v.q[j][u] {
-                        e.add_mul(-r, q);
-                    }
-                }
-            }
+        if let Some(x) = v.ech[k][cut.last] {
+            e.add_mul(-1.0, x);
         }
         model.add_constraint(e.leq(0.0));
     }
@@ -612,5 +717,111 @@ mod tests {
         }
         assert!(first < 700.0, "plain LP bound {first}");
         assert!((last - 864.0).abs() < 1e-3, "LP bound with cuts {last}");
+    }
+}
+
+#[cfg(test)]
+mod cut_validity {
+    use super::*;
+    use crate::problem::{Arc, Load, ProblemItem, Resource};
+
+    /// A small deterministic generator (splitmix64).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// A random 3-level instance: two end items sharing a component, lead
+    /// times, initial stock, firm receipts, a tight resource with setup times
+    /// and overtime, backlog on the end items.
+    pub(crate) fn random_problem(seed: u64) -> Problem {
+        let mut r = Rng(seed);
+        let periods = 4 + r.below(3) as usize;
+        let n = 4;
+        let items = (0..n)
+            .map(|i| ProblemItem {
+                id: format!("I{i}"),
+                lead_time: r.below(2) as usize,
+                initial_stock: (r.below(3) * 5) as f64,
+                receipts: (0..periods).map(|_| if r.below(6) == 0 { 10.0 } else { 0.0 }).collect(),
+                demand: (0..periods).map(|_| if i < 2 { (r.below(4) * 10) as f64 } else { 0.0 }).collect(),
+                safety_stock: if r.below(3) == 0 { 5.0 } else { 0.0 },
+                holding_cost: 1.0 + r.below(3) as f64,
+                backlog_cost: 30.0 + r.below(20) as f64,
+                safety_stock_cost: 2.0,
+                setup_cost: (0..periods).map(|_| (20 + r.below(80)) as f64).collect(),
+                unit_cost: 0.0,
+                min_lot: if r.below(4) == 0 { 15.0 } else { 0.0 },
+                multiple: if r.below(4) == 0 { 5.0 } else { 0.0 },
+                loads: vec![Load { resource: 0, per_unit: 1.0, setup: r.below(8) as f64 }],
+                orderable: true,
+            })
+            .collect();
+        let arcs = vec![
+            Arc { parent: 0, component: 2, quantity: 1.0 },
+            Arc { parent: 1, component: 2, quantity: 2.0 },
+            Arc { parent: 2, component: 3, quantity: 1.0 },
+            Arc { parent: 1, component: 3, quantity: 1.0 },
+        ];
+        let cap = (40 + r.below(60)) as f64;
+        let resources = vec![Resource {
+            id: "R".into(),
+            capacity: vec![cap; periods],
+            overtime_max: vec![(r.below(2) * 10) as f64; periods],
+            overtime_cost: 25.0,
+        }];
+        Problem { periods, items, arcs, resources }
+    }
+
+    fn optimum(prep: &Prepared<'_>, cuts: &[Cut]) -> f64 {
+        let s =
+            solve(prep, &SolveOptions { mode: &|_, _| Mode::Integer, cuts, time_limit: 30.0, gap: 0.0, start: None })
+                .unwrap();
+        assert_eq!(s.stop, Stop::Optimal);
+        s.objective
+    }
+
+    #[test]
+    fn ls_cuts_never_cut_off_the_optimum() {
+        let mut total_cuts = 0;
+        for seed in 0..25 {
+            let p = random_problem(seed);
+            let prep = Prepared::new(&p);
+            let mut cuts = Vec::new();
+            let mut lp_bound = f64::NEG_INFINITY;
+            for _ in 0..15 {
+                let lp = solve(
+                    &prep,
+                    &SolveOptions { mode: &|_, _| Mode::Relaxed, cuts: &cuts, time_limit: 10.0, gap: 0.0, start: None },
+                )
+                .unwrap();
+                lp_bound = lp.objective;
+                let new = prep.separate(&lp);
+                if new.is_empty() {
+                    break;
+                }
+                cuts.extend(new);
+            }
+            total_cuts += cuts.len();
+            let plain = optimum(&prep, &[]);
+            let with_cuts = optimum(&prep, &cuts);
+            assert!(
+                (plain - with_cuts).abs() < 1e-5 * (1.0 + plain),
+                "seed {seed}: {plain} without cuts, {with_cuts} with"
+            );
+            assert!(lp_bound <= plain + 1e-5 * (1.0 + plain), "seed {seed}: LP bound {lp_bound} above optimum {plain}");
+        }
+        assert!(total_cuts > 100, "only {total_cuts} cuts were tried");
     }
 }

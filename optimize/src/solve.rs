@@ -229,6 +229,15 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
         cuts.extend(new);
     }
     let binaries = prep.binaries();
+    // Keep the cuts that bind at the last LP: same bound, much smaller models.
+    if let Some(lp) = &last_lp {
+        let before = cuts.len();
+        cuts.retain(|c| {
+            let (value, size) = prep.cut_value(c, lp);
+            value > -1e-6 * (1.0 + size)
+        });
+        s.log.push(format!("{:.1} s keeping {} of {before} cuts (binding at the LP optimum)", s.elapsed(), cuts.len()));
+    }
 
     let done = |s: &Search<'_, '_>, bound: f64| relative_gap(s.best_cost, bound) <= options.gap;
     if !done(&s, bound) && binaries > 0 {
@@ -312,15 +321,22 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
     let p = s.prep.problem;
     let w = window(p, s.prep.binaries());
     let steps = p.periods.div_ceil(w);
+    let until = s.elapsed() + budget;
     let mut fixed: Vec<Vec<f64>> = vec![vec![0.0; p.periods]; p.items.len()];
     let mut last: Option<Solved> = lp.cloned();
+    // The last integral plan, cut off at the window start: feasible for the
+    // next step (nothing ordered from the window on), so CBC always has a start.
+    let mut start = Plan::empty(p);
     for step in 0..steps {
         let a = step * w;
         let b = (a + w).min(p.periods);
-        let final_step = b == p.periods;
-        let limit = (budget / steps as f64).max(1.0).min(s.remaining().max(1.0));
+        for row in &mut start.release {
+            for q in &mut row[a..] {
+                *q = 0.0;
+            }
+        }
+        let limit = ((until - s.elapsed()) / (steps - step) as f64).max(1.0).min(s.remaining().max(1.0));
         let modes = |i: usize, u: usize| {
-            let _ = i;
             if u < a {
                 Mode::Fixed(fixed[i][u])
             } else if u < b {
@@ -329,7 +345,7 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
                 Mode::Relaxed
             }
         };
-        let r = solve(s.prep, &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 0.0, start: None });
+        let r = solve(s.prep, &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-3, start: Some(&start) });
         match r {
             Ok(sol) if (a..b).all(|u| (0..p.items.len()).all(|i| is_integral(sol.setup[i][u]))) => {
                 for i in 0..p.items.len() {
@@ -337,13 +353,15 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
                         fixed[i][u] = sol.setup[i][u].round();
                     }
                 }
-                if final_step {
-                    s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, "relax-and-fix");
+                start = to_plan(p, &sol.release);
+                if b == p.periods {
+                    s.offer(start.clone(), PlanSource::Heuristic, "relax-and-fix");
                 }
                 last = Some(sol);
             }
             other => {
-                // No integral answer in time: keep only setups the last answer was sure about.
+                // No integral answer in time: open every setup the last
+                // (relaxed) answer used, so later windows keep their freedom.
                 s.log.push(format!(
                     "{:.1} s relax-and-fix window {a}..{b}: {}",
                     s.elapsed(),
@@ -354,14 +372,16 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
                 ));
                 for i in 0..p.items.len() {
                     for u in a..b {
-                        fixed[i][u] = last.as_ref().map_or(0.0, |l| if l.setup[i][u] > 0.999 { 1.0 } else { 0.0 });
+                        fixed[i][u] = last
+                            .as_ref()
+                            .map_or(0.0, |l| if l.setup[i][u] > 1e-6 || l.release[i][u] > 1e-6 { 1.0 } else { 0.0 });
                     }
                 }
-                if final_step {
+                if b == p.periods {
                     let all_fixed = |i: usize, u: usize| Mode::Fixed(fixed[i][u]);
                     if let Ok(sol) = solve(
                         s.prep,
-                        &SolveOptions { mode: &all_fixed, cuts: &[], time_limit: 5.0, gap: 0.0, start: None },
+                        &SolveOptions { mode: &all_fixed, cuts: &[], time_limit: 5.0, gap: 1e-3, start: None },
                     ) {
                         s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, "relax-and-fix (rounded)");
                     }
