@@ -460,6 +460,9 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
         model = model.with_initial_solution(initial);
     }
     model = model.with_time_limit(opts.time_limit.max(1.0));
+    // Keep CBC and its LP solver quiet: standard output may carry the result.
+    model.set_parameter("log", "0");
+    model.set_parameter("slogLevel", "0");
     if any_integer {
         model = model.with_mip_gap(opts.gap as f32).map_err(|e| MipError::NoSolution(e.to_string()))?;
     }

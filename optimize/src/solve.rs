@@ -242,7 +242,7 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
     let done = |s: &Search<'_, '_>, bound: f64| relative_gap(s.best_cost, bound) <= options.gap;
     if !done(&s, bound) && binaries > 0 {
         // Relax-and-fix over time windows.
-        let rf_budget = if binaries <= 300 { 0.2 } else { 0.35 } * s.remaining();
+        let rf_budget = if binaries <= 300 { 0.25 } else { 0.4 } * s.remaining();
         relax_and_fix(&mut s, &cuts, rf_budget, last_lp.as_ref());
     }
     if !done(&s, bound) && binaries > 0 {
@@ -319,7 +319,13 @@ fn window(p: &Problem, binaries: usize) -> usize {
 
 fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&Solved>) {
     let p = s.prep.problem;
-    let w = window(p, s.prep.binaries());
+    // CBC's time limit counts whole seconds: never plan more windows than
+    // the budget has seconds, so the last window is always reached.
+    let mut w = window(p, s.prep.binaries());
+    let max_steps = (budget.floor() as usize).max(1);
+    if p.periods.div_ceil(w) > max_steps {
+        w = p.periods.div_ceil(max_steps);
+    }
     let steps = p.periods.div_ceil(w);
     let until = s.elapsed() + budget;
     let mut fixed: Vec<Vec<f64>> = vec![vec![0.0; p.periods]; p.items.len()];
