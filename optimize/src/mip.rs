@@ -28,6 +28,11 @@
 //!
 //! `Σ_{t∈S} q[k][t] ≤ Σ_{t∈S} (c[t][l] · y[k][t] + RB[k][t-1]) + ES⁺[k][l]`
 //!
+//! and `c[t][l]` may be lowered to `min(c[t][l], M[k][t])` where `M` bounds
+//! the order in bucket `t` (capacity): take `j` the first open bucket of `S`
+//! with `c < M`; open buckets before it contribute at most `M` each, and
+//! from `j` on the argument below holds with `p = j`.
+//!
 //! where `ES⁺` is echelon stock without backlog and `RB[k][t-1] = Σ_j R[k][j]
 //! B[j][t-1]`. Proof: with `p` the first bucket of `S` with a setup, the
 //! left side is at most `Σ_{u=p..l} q[k][u] ≤ ES⁺[k][l] + RB[k][p-1] +
@@ -202,7 +207,8 @@ impl<'p> Prepared<'p> {
         if t == 0 {
             c -= self.echelon_initial[k];
         }
-        c.max(0.0)
+        // An order is also at most what capacity allows in its bucket.
+        c.max(0.0).min(self.upper[k][t])
     }
 
     fn has_backlog(&self, i: usize, t: usize) -> bool {
