@@ -27,6 +27,9 @@ pub struct LoadSeries {
 #[error("drawing the load chart failed: {0}")]
 pub struct ChartError(String);
 
+/// A labelled step line and its colour.
+type Line<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
+
 fn f(d: &Decimal) -> f64 {
     d.to_f64().unwrap_or(0.0)
 }
@@ -71,7 +74,7 @@ pub fn load_chart_svg(title: &str, series: &[LoadSeries]) -> Result<String, Char
                 v.iter().enumerate().flat_map(|(t, x)| [(t as f64, f(x)), (t as f64 + 1.0, f(x))]).collect()
             };
             let with_ot: Vec<Decimal> = s.capacity.iter().zip(&s.overtime).map(|(c, o)| c + o).collect();
-            let lines: [(&str, Vec<(f64, f64)>, RGBColor); 4] = [
+            let lines: [Line<'_>; 4] = [
                 ("capacity", steps(&s.capacity), BLACK),
                 ("capacity + overtime", steps(&with_ot), RGBColor(150, 150, 150)),
                 ("before (MRP)", steps(&s.before), RED),
