@@ -246,7 +246,7 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
         relax_and_fix(&mut s, &cuts, rf_budget, last_lp.as_ref());
     }
     if !done(&s, bound) && binaries > 0 {
-        let fo_until = s.elapsed() + 0.5 * s.remaining();
+        let fo_until = s.elapsed() + if binaries <= 300 { 0.6 } else { 0.5 } * s.remaining();
         fix_and_optimise(&mut s, &cuts, fo_until);
     }
     let mut stop = StopReason::TimeLimit;
@@ -404,36 +404,71 @@ fn is_integral(v: f64) -> bool {
     (v - v.round()).abs() < 1e-6
 }
 
+/// A fix-and-optimise neighbourhood: the setups it frees.
+#[derive(Debug, Clone, Copy)]
+enum Hood {
+    /// Every item's setups in buckets `a..b`.
+    Time(usize, usize),
+    /// Every setup of the items that use resource `r`, in all buckets.
+    Resource(usize),
+    /// Every setup of one item and its direct components.
+    Item(usize),
+}
+
+fn neighbourhoods(p: &Problem, w: usize) -> Vec<Hood> {
+    let mut hoods = Vec::new();
+    let step = (w / 2).max(1);
+    let mut a = 0;
+    while a < p.periods {
+        let b = (a + w).min(p.periods);
+        hoods.push(Hood::Time(a, b));
+        if b == p.periods {
+            break;
+        }
+        a += step;
+    }
+    hoods.extend((0..p.resources.len()).map(Hood::Resource));
+    if p.resources.is_empty() {
+        hoods.extend((0..p.items.len()).filter(|&i| p.arcs.iter().any(|a| a.parent == i)).map(Hood::Item));
+    }
+    hoods
+}
+
+fn frees(p: &Problem, hood: Hood, i: usize, u: usize) -> bool {
+    match hood {
+        Hood::Time(a, b) => u >= a && u < b,
+        Hood::Resource(r) => p.items[i].loads.iter().any(|l| l.resource == r),
+        Hood::Item(k) => i == k || p.arcs.iter().any(|a| a.parent == k && a.component == i),
+    }
+}
+
+/// Fix-and-optimise: re-optimises the setups of one neighbourhood at a time
+/// (time windows, then the items of each resource) with all others fixed at
+/// the incumbent, until a whole round brings no improvement or time is up.
 fn fix_and_optimise(s: &mut Search<'_, '_>, cuts: &[Cut], until: f64) {
     let p = s.prep.problem;
     if s.source == PlanSource::Empty {
         return;
     }
-    let w = window(p, s.prep.binaries());
-    let step = (w / 2).max(1);
-    let mut improved_in_pass = true;
-    while improved_in_pass {
-        improved_in_pass = false;
-        let mut a = 0;
-        while a < p.periods {
-            let b = (a + w).min(p.periods);
+    let hoods = neighbourhoods(p, window(p, s.prep.binaries()));
+    let mut improved_in_round = true;
+    while improved_in_round {
+        improved_in_round = false;
+        for &hood in &hoods {
             if s.elapsed() + 1.0 > until {
                 return;
             }
             let setups = setups_of(p, &s.best);
-            let modes = |i: usize, u: usize| if u >= a && u < b { Mode::Integer } else { Mode::Fixed(setups[i][u]) };
+            let modes =
+                |i: usize, u: usize| if frees(p, hood, i, u) { Mode::Integer } else { Mode::Fixed(setups[i][u]) };
             let start = s.best.clone();
             let limit = ((until - s.elapsed()) / 4.0).clamp(1.0, 10.0);
             if let Ok(sol) =
                 solve(s.prep, &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-4, start: Some(&start) })
-                && s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, &format!("fix-and-optimise {a}..{b}"))
+                && s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, &format!("fix-and-optimise {hood:?}"))
             {
-                improved_in_pass = true;
+                improved_in_round = true;
             }
-            if b == p.periods {
-                break;
-            }
-            a += step;
         }
     }
 }
