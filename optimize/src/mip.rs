@@ -28,10 +28,15 @@
 //!
 //! `Σ_{t∈S} q[k][t] ≤ Σ_{t∈S} (c[t][l] · y[k][t] + RB[k][t-1]) + ES⁺[k][l]`
 //!
-//! and `c[t][l]` may be lowered to `min(c[t][l], M[k][t])` where `M` bounds
-//! the order in bucket `t` (capacity): take `j` the first open bucket of `S`
-//! with `c < M`; open buckets before it contribute at most `M` each, and
-//! from `j` on the argument below holds with `p = j`.
+//! and `c[t][l] · y[k][t]` may be lowered to `M[k][t] · y[k][t]` where the
+//! order in bucket `t` is at most `M · y` (its bound), or to
+//! `R[k][t] · y[k][t] + O[r][t] / a` with `R = (capacity - setup) / a` the
+//! regular capacity of a resource `r` it uses (`a` run time per unit; the
+//! capacity row gives `a·q ≤ R·a·y + O`): take `j` the first open bucket of
+//! `S` whose term was not lowered; open buckets before it contribute at most
+//! their lowered terms, and from `j` on the argument below holds with `p =
+//! j`. With costly overtime this prices a fractional setup's extra output at
+//! the overtime it needs, which lifts the bound.
 //!
 //! where `ES⁺` is echelon stock without backlog and `RB[k][t-1] = Σ_j R[k][j]
 //! B[j][t-1]`. Proof: with `p` the first bucket of `S` with a setup, the
@@ -103,6 +108,8 @@ pub struct Solved {
     pub stock: Vec<Vec<f64>>,
     /// Backlog values.
     pub backlog: Vec<Vec<f64>>,
+    /// Overtime per resource and bucket.
+    pub overtime: Vec<Vec<f64>>,
     /// The solver's objective value.
     pub objective: f64,
     /// The solver's best bound (for an LP, the objective).
@@ -124,6 +131,9 @@ pub struct Prepared<'p> {
     echelon_net: Vec<Vec<f64>>,
     echelon_initial: Vec<f64>,
     cum_demand: Vec<Vec<f64>>,
+    /// Per item and bucket: `((capacity - setup) / per_unit, resource, 1 / per_unit)`
+    /// for the resource that allows the least regular production.
+    regular: Vec<Vec<Option<(f64, usize, f64)>>>,
 }
 
 impl<'p> Prepared<'p> {
@@ -191,7 +201,25 @@ impl<'p> Prepared<'p> {
                     .collect()
             })
             .collect();
-        Prepared { problem, has_setup, upper, factors, echelon_net, echelon_initial, cum_demand }
+        let regular = problem
+            .items
+            .iter()
+            .map(|it| {
+                (0..t_len)
+                    .map(|t| {
+                        it.loads
+                            .iter()
+                            .filter(|l| l.per_unit > 0.0)
+                            .map(|l| {
+                                let c = &problem.resources[l.resource];
+                                ((c.capacity[t] - l.setup).max(0.0) / l.per_unit, l.resource, 1.0 / l.per_unit)
+                            })
+                            .min_by(|a, b| a.0.total_cmp(&b.0))
+                    })
+                    .collect()
+            })
+            .collect();
+        Prepared { problem, has_setup, upper, factors, echelon_net, echelon_initial, cum_demand, regular }
     }
 
     /// Number of setup binaries in the full model.
@@ -202,13 +230,28 @@ impl<'p> Prepared<'p> {
             .sum()
     }
 
-    fn coefficient(&self, k: usize, t: usize, l: usize) -> f64 {
+    /// The coefficient of `y[k][t]` in an (l,S) inequality ending in `l`, and
+    /// the resource whose overtime (divided by run time) joins the right side
+    /// when the coefficient is regular capacity.
+    fn coefficient(&self, k: usize, t: usize, l: usize) -> (f64, Option<(usize, f64)>) {
         let mut c: f64 = self.echelon_net[k][t..=l].iter().sum();
         if t == 0 {
             c -= self.echelon_initial[k];
         }
-        // An order is also at most what capacity allows in its bucket.
-        c.max(0.0).min(self.upper[k][t])
+        let c = c.max(0.0);
+        // An order is also at most what capacity allows in its bucket: the
+        // bound with all overtime, or regular capacity plus the overtime used.
+        let upper = self.upper[k][t];
+        match self.regular[k][t] {
+            Some((regular, r, per_hour)) if regular < c.min(upper) => (regular, Some((r, per_hour))),
+            _ => (c.min(upper), None),
+        }
+    }
+
+    /// `c · y[k][t] + O[r][t] / per_unit` of a cut's right side at a solution.
+    fn capacity_term(&self, k: usize, t: usize, l: usize, s: &Solved) -> f64 {
+        let (c, ot) = self.coefficient(k, t, l);
+        c * s.setup[k][t] + ot.map_or(0.0, |(r, per_hour)| per_hour * s.overtime[r][t])
     }
 
     fn has_backlog(&self, i: usize, t: usize) -> bool {
@@ -258,7 +301,7 @@ impl<'p> Prepared<'p> {
         for &t in &cut.set {
             let rb: f64 =
                 if t == 0 { 0.0 } else { self.factors[k].iter().map(|&(j, r)| r * s.backlog[j][t - 1]).sum() };
-            lhs += s.release[k][t] - self.coefficient(k, t, l) * s.setup[k][t] - rb;
+            lhs += s.release[k][t] - self.capacity_term(k, t, l, s) - rb;
         }
         (lhs - es, es.abs())
     }
@@ -280,7 +323,7 @@ impl<'p> Prepared<'p> {
                     }
                     let rb: f64 =
                         if t == 0 { 0.0 } else { self.factors[k].iter().map(|&(j, r)| r * s.backlog[j][t - 1]).sum() };
-                    let term = s.release[k][t] - self.coefficient(k, t, l) * s.setup[k][t] - rb;
+                    let term = s.release[k][t] - self.capacity_term(k, t, l, s) - rb;
                     if term > 1e-7 {
                         set.push(t);
                     }
@@ -503,7 +546,8 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
         }
     }
     let stock = v.inv.iter().map(|row| row.iter().map(|&x| solution.value(x)).collect()).collect();
-    Ok(Solved { release, setup, stock, backlog: back, objective: objective_value, bound, stop })
+    let overtime = v.ot.iter().map(|row| row.iter().map(&value).collect()).collect();
+    Ok(Solved { release, setup, stock, backlog: back, overtime, objective: objective_value, bound, stop })
 }
 
 fn add_constraints(prep: &Prepared<'_>, v: &Vars, cuts: &[Cut], model: &mut CoinCbcProblem) {
@@ -646,8 +690,14 @@ fn add_constraints(prep: &Prepared<'_>, v: &Vars, cuts: &[Cut], model: &mut Coin
         for &t in &cut.set {
             if let Some(q) = v.q[k][t] {
                 e.add_mul(1.0, q);
+                let (c, ot) = prep.coefficient(k, t, cut.last);
                 if let Some(y) = v.y[k][t] {
-                    e.add_mul(-prep.coefficient(k, t, cut.last), y);
+                    e.add_mul(-c, y);
+                }
+                if let Some((r, per_hour)) = ot
+                    && let Some(o) = v.ot[r][t]
+                {
+                    e.add_mul(-per_hour, o);
                 }
             }
             if t > 0
