@@ -26,6 +26,7 @@
 //! assert!(opt.after.violations.is_empty());
 //! ```
 
+#![warn(missing_docs)]
 // Models index items × buckets throughout; index loops read like the formulas.
 #![allow(clippy::needless_range_loop)]
 

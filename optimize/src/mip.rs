@@ -15,7 +15,7 @@
 //!
 //! **Tightening.** Bare big-M setups give weak LP bounds, so the model is
 //! strengthened with multi-level (l,S) inequalities on echelon stock,
-//! separated from LP solutions ([`separate`]). With releases `q`, the
+//! separated from LP solutions ([`Prepared::separate`]). With releases `q`, the
 //! echelon stock of item `k` at the end of bucket `l` is
 //! `ES[k][l] = Σ_j R[k][j] (I[j][l] - B[j][l] + pipeline[j][l])`, summed over
 //! `k` and every item `j` that uses it (`R` = units of `k` per unit of `j`
@@ -23,8 +23,8 @@
 //! after). Then `ES[k][l] - ES[k][p-1] = Σ_{u=p..l} q[k][u] + ESR[k][p..l] -
 //! ED[k][p..l]` where `ED` and `ESR` are echelon demand and echelon firm
 //! receipts (fixed data; lead times drop out because the pipeline is part
-//! of echelon stock). For any `S ⊆ {0..l}`, with `c[t][l] = max(0, ED[t..l]
-//! - ESR[t..l])` (minus the initial echelon stock for `t = 0`):
+//! of echelon stock). For any `S ⊆ {0..l}`, with `c[t][l] = max(0, ED[t..l] -
+//! ESR[t..l])` (minus the initial echelon stock for `t = 0`):
 //!
 //! `Σ_{t∈S} q[k][t] ≤ Σ_{t∈S} (c[t][l] · y[k][t] + RB[k][t-1]) + ES⁺[k][l]`
 //!
