@@ -75,8 +75,8 @@ pub fn load_chart_svg(title: &str, series: &[LoadSeries]) -> Result<String, Char
             };
             let with_ot: Vec<Decimal> = s.capacity.iter().zip(&s.overtime).map(|(c, o)| c + o).collect();
             let lines: [Line<'_>; 4] = [
-                ("capacity", steps(&s.capacity), BLACK),
                 ("capacity + overtime", steps(&with_ot), RGBColor(150, 150, 150)),
+                ("capacity", steps(&s.capacity), BLACK),
                 ("before (MRP)", steps(&s.before), RED),
                 ("after (optimised)", steps(&s.after), BLUE),
             ];
