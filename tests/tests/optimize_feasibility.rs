@@ -367,3 +367,24 @@ fn random_plants_get_feasible_plans() {
         assert!(problems.is_empty(), "seed {seed}: {problems:#?}\n{text}");
     }
 }
+
+#[test]
+fn every_sample_scenario_gets_a_feasible_plan() {
+    // Scenarios without a capacity section too: phantoms, fractional
+    // quantities, scrap, EOQ costs, safety stock, held stock.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.to_string_lossy().ends_with(".expected.json"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 4);
+    for path in names {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let scenario: Value = serde_json::from_str(&text).unwrap();
+        let result = optimise(&text, 4.0);
+        let problems = check(&scenario, &result);
+        assert!(problems.is_empty(), "{}: {problems:#?}", path.display());
+    }
+}
