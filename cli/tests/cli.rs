@@ -174,7 +174,7 @@ fn optimize_writes_the_result_document_with_the_optimisation_section_and_a_chart
         "--format",
         "json",
         "--time-limit",
-        "5",
+        "10",
         "--chart",
         chart.to_str().unwrap(),
     ]);
@@ -196,7 +196,7 @@ fn optimize_writes_the_result_document_with_the_optimisation_section_and_a_chart
 
 #[test]
 fn optimize_table_shows_costs_and_the_load_before_and_after() {
-    let out = takt(&["optimize", &scenario("bike-shop-capacity.json"), "--time-limit", "3"]);
+    let out = takt(&["optimize", &scenario("bike-shop-capacity.json"), "--time-limit", "10"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     for needle in ["Optimised plan", "Stopped:", "bound", "ASSEMBLY before", "WELDING after", "Planned orders", "PL-1"]

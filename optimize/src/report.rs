@@ -13,7 +13,8 @@ use mrp::result::Qty;
 use mrp::{Network, Scenario, Source};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
-use serde_json::{Value, json};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
 
 use crate::scenario::{
     Capacity, bom_factor, demand_per_bucket, effective_costs, exact_plan, receipts_per_bucket, to_problem,
@@ -244,6 +245,66 @@ pub fn optimize_scenario(
     Ok(Optimized { outcome, orders, after, before, mrp_orders: mrp_orders.len(), gap })
 }
 
+/// A JSON tree whose objects keep their keys in the order written, so the
+/// document reads like `takt plan`'s (`format` first), without switching
+/// serde_json to insertion-ordered maps for the whole workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// A scalar or a plain array.
+    Leaf(Value),
+    /// An array of trees.
+    List(Vec<Node>),
+    /// An object with ordered keys.
+    Object(Vec<(String, Node)>),
+}
+
+impl Serialize for Node {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Node::Leaf(v) => v.serialize(s),
+            Node::List(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Node::Object(fields) => {
+                let mut map = s.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+macro_rules! leaf_from {
+    ($($t:ty),*) => {
+        $(impl From<$t> for Node {
+            fn from(v: $t) -> Self {
+                Node::Leaf(v.into())
+            }
+        })*
+    };
+}
+
+leaf_from!(Value, &str, String, f64, u32, Vec<String>);
+
+/// `obj!{"key" => value, ...}`: an ordered JSON object.
+macro_rules! obj {
+    ($($k:expr => $v:expr),* $(,)?) => {
+        Node::Object(vec![$(($k.to_string(), Node::from($v))),*])
+    };
+}
+
+impl From<Vec<Node>> for Node {
+    fn from(v: Vec<Node>) -> Self {
+        Node::List(v)
+    }
+}
+
 fn q(d: Decimal) -> Value {
     serde_json::to_value(Qty(d)).unwrap_or(Value::Null)
 }
@@ -256,25 +317,26 @@ fn float_money(v: f64) -> Value {
     money(Decimal::from_f64(v).unwrap_or_default())
 }
 
-fn cost_doc(c: &ExactCost) -> Value {
-    json!({
-        "setup": money(c.setup), "holding": money(c.holding), "overtime": money(c.overtime),
-        "backlog": money(c.backlog), "safety_stock": money(c.safety_stock), "total": money(c.total()),
-    })
+fn cost_doc(c: &ExactCost) -> Node {
+    obj! {
+        "setup" => money(c.setup), "holding" => money(c.holding), "overtime" => money(c.overtime),
+        "backlog" => money(c.backlog), "safety_stock" => money(c.safety_stock), "total" => money(c.total()),
+    }
 }
 
 fn row(v: &[Decimal]) -> Value {
     Value::Array(v.iter().map(|&d| q(d)).collect())
 }
 
-/// The result document: `mrp-result/1` plus the `optimization` section.
+/// The result document: `mrp-result/1` plus the `optimization` section
+/// (serialise it with serde_json; `serde_json::to_value` gives a [`Value`]).
 pub fn result_document(
     scenario: &Scenario,
     network: &Network,
     capacity: &Capacity,
     opt: &Optimized,
     options: &Options,
-) -> Value {
+) -> Node {
     let cal = &scenario.calendar;
     let t_len = cal.len();
     let dates: Vec<String> = (0..t_len).map(|t| cal.bucket_start(t).to_string()).collect();
@@ -290,13 +352,13 @@ pub fn result_document(
             continue;
         }
         number += 1;
-        orders.push(json!({
-            "id": format!("PL-{number}"), "item": it.id, "kind": it.source.as_str(),
-            "release_date": dates[o.release], "due_date": dates[o.due], "quantity": q(o.quantity),
-        }));
+        orders.push(obj! {
+            "id" => format!("PL-{number}"), "item" => it.id.as_str(), "kind" => it.source.as_str(),
+            "release_date" => dates[o.release].as_str(), "due_date" => dates[o.due].as_str(), "quantity" => q(o.quantity),
+        });
     }
     let scheduled = receipts_per_bucket(scenario, network);
-    let mut records = serde_json::Map::new();
+    let mut records = Vec::new();
     let mut exceptions = Vec::new();
     for &i in &network.sequence {
         let i = i as usize;
@@ -309,75 +371,77 @@ pub fn result_document(
             net_req.push((it.safety_stock - avail).max(Decimal::ZERO));
             prev = after.position[i][t];
         }
-        records.insert(
+        records.push((
             it.id.clone(),
-            json!({
-                "source": it.source.as_str(), "low_level_code": network.low_level_code[i],
-                "gross": row(&after.gross[i]), "scheduled_receipts": row(&scheduled[i]),
-                "projected_available": row(&after.position[i]), "net": row(&net_req),
-                "planned_receipts": row(&receipts_planned[i]), "planned_releases": row(&releases[i]),
-            }),
-        );
+            obj! {
+                "source" => it.source.as_str(), "low_level_code" => network.low_level_code[i],
+                "gross" => row(&after.gross[i]), "scheduled_receipts" => row(&scheduled[i]),
+                "projected_available" => row(&after.position[i]), "net" => row(&net_req),
+                "planned_receipts" => row(&receipts_planned[i]), "planned_releases" => row(&releases[i]),
+            },
+        ));
         if let Some(first) = after.backlog[i].iter().position(|b| *b > Decimal::ZERO) {
             let most = after.backlog[i].iter().copied().max().unwrap_or_default();
-            exceptions.push(json!({
-                "item": it.id, "kind": "backlog", "reference": it.id, "date": dates[first],
-                "message": format!(
+            exceptions.push(obj! {
+                "item" => it.id.as_str(), "kind" => "backlog", "reference" => it.id.as_str(), "date" => dates[first].as_str(),
+                "message" => format!(
                     "{} cannot meet all its demand on time with the capacity given: late from {} on, at most {} late at once",
                     it.id, dates[first], most
                 ),
-            }));
+            });
         }
     }
     let out = &opt.outcome;
-    let work_centers: Vec<Value> = capacity
+    let work_centers: Vec<Node> = capacity
         .work_centers
         .iter()
         .enumerate()
         .map(|(w, wc)| {
-            json!({
-                "id": wc.id, "hours": row(&wc.hours), "overtime_hours": row(&wc.overtime_hours),
-                "load_before": row(&opt.before.load[w]), "load_after": row(&opt.after.load[w]),
-                "overtime_after": row(&opt.after.overtime[w]),
-            })
+            obj! {
+                "id" => wc.id.as_str(), "hours" => row(&wc.hours), "overtime_hours" => row(&wc.overtime_hours),
+                "load_before" => row(&opt.before.load[w]), "load_after" => row(&opt.after.load[w]),
+                "overtime_after" => row(&opt.after.overtime[w]),
+            }
         })
         .collect();
-    let backlog: serde_json::Map<String, Value> = scenario
-        .items
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| opt.after.backlog[*i].iter().any(|b| !b.is_zero()))
-        .map(|(i, it)| (it.id.clone(), row(&opt.after.backlog[i])))
-        .collect();
-    json!({
-        "format": mrp::result::RESULT_FORMAT,
-        "scenario": scenario.name,
-        "pegging": "none",
-        "calendar": {"start": cal.start.to_string(), "bucket_days": cal.bucket_days, "periods": cal.periods},
-        "buckets": dates,
-        "planned_orders": orders,
-        "records": records,
-        "exceptions": exceptions,
-        "optimization": {
-            "stop": out.stop.as_str(),
-            "plan_source": out.source.as_str(),
-            "message": stop_message(opt),
-            "objective": money(opt.after.cost.total()),
-            "solver_objective": float_money(out.objective),
-            "bound": float_money(out.bound),
-            "gap": float_ratio(opt.gap),
-            "seconds": float_ratio(out.seconds),
-            "time_limit": options.time_limit,
-            "gap_limit": options.gap,
-            "cost": cost_doc(&opt.after.cost),
-            "mrp_cost": cost_doc(&opt.before.cost),
-            "mrp_overload_hours": q(opt.before.overload),
-            "violations": opt.after.violations,
-            "backlog": backlog,
-            "work_centers": work_centers,
-            "log": out.log,
-        }
-    })
+    let backlog = Node::Object(
+        scenario
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| opt.after.backlog[*i].iter().any(|b| !b.is_zero()))
+            .map(|(i, it)| (it.id.clone(), Node::from(row(&opt.after.backlog[i]))))
+            .collect(),
+    );
+    obj! {
+        "format" => mrp::result::RESULT_FORMAT,
+        "scenario" => scenario.name.as_str(),
+        "pegging" => "none",
+        "calendar" => obj! {"start" => cal.start.to_string(), "bucket_days" => cal.bucket_days, "periods" => cal.periods},
+        "buckets" => dates.clone(),
+        "planned_orders" => orders,
+        "records" => Node::Object(records),
+        "exceptions" => exceptions,
+        "optimization" => obj! {
+            "stop" => out.stop.as_str(),
+            "plan_source" => out.source.as_str(),
+            "message" => stop_message(opt),
+            "objective" => money(opt.after.cost.total()),
+            "solver_objective" => float_money(out.objective),
+            "bound" => float_money(out.bound),
+            "gap" => float_ratio(opt.gap),
+            "seconds" => float_ratio(out.seconds),
+            "time_limit" => options.time_limit,
+            "gap_limit" => options.gap,
+            "cost" => cost_doc(&opt.after.cost),
+            "mrp_cost" => cost_doc(&opt.before.cost),
+            "mrp_overload_hours" => q(opt.before.overload),
+            "violations" => opt.after.violations.clone(),
+            "backlog" => backlog,
+            "work_centers" => work_centers,
+            "log" => out.log.clone(),
+        },
+    }
 }
 
 fn float_ratio(v: f64) -> Value {
