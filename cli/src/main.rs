@@ -1,9 +1,11 @@
 //! `takt`: the one entry point of Takt.
 //!
 //! `plan` runs MRP on a scenario file, `gen-scenario` writes a synthetic
-//! plant, `bench` measures planning at scale; `serve` starts the control
-//! plane, `token` manages API tokens and `scenario` moves scenario files in
-//! and out of its database. Exit codes: 0 success, 1 an
+//! plant, `bench` measures planning at scale, `optimize` makes a
+//! capacity-aware cost-optimal plan, `bench-lsdm` runs lot-sizing
+//! benchmarks; `serve` starts the control plane, `token` manages API tokens,
+//! `scenario` moves scenario files in and out of its database and
+//! `bench-api` load-tests it. Exit codes: 0 success, 1 an
 //! operational error (file not found, write failed), 2 a refused scenario or
 //! bad arguments.
 
@@ -19,6 +21,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod bench;
 mod bench_api;
 mod control;
+mod optimize;
 
 #[derive(Parser)]
 #[command(name = "takt", version, about = "Takt: MRP and WIP control plane", propagate_version = true)]
@@ -45,6 +48,11 @@ enum Command {
     /// Move a scenario file into or out of the database.
     #[command(subcommand)]
     Scenario(control::ScenarioCommand),
+    /// Capacity-aware, cost-optimal production and purchase plan (MIP): planned
+    /// orders plus work-centre load before/after, cost split, bound and gap.
+    Optimize(optimize::OptimizeArgs),
+    /// Run LotSizingDataModel benchmark instances (XML) and print a Markdown table.
+    BenchLsdm(optimize::BenchLsdmArgs),
 }
 
 #[derive(clap::Args)]
@@ -127,6 +135,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => control::serve(args),
         Command::Token(cmd) => control::token(cmd),
         Command::Scenario(cmd) => control::scenario(cmd),
+        Command::Optimize(args) => optimize::run_optimize(args),
+        Command::BenchLsdm(args) => optimize::run_bench_lsdm(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -164,3 +164,73 @@ fn gen_scenario_refuses_nonsense_sizes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--items"), "{}", stderr(&out));
 }
+
+#[test]
+fn optimize_writes_the_result_document_with_the_optimisation_section_and_a_chart() {
+    let chart = temp_file("load.svg", "");
+    let out = takt(&[
+        "optimize",
+        &scenario("bike-shop-capacity.json"),
+        "--format",
+        "json",
+        "--time-limit",
+        "10",
+        "--chart",
+        chart.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("standard output is one JSON document");
+    assert_eq!(doc["format"], "mrp-result/1");
+    assert!(doc["planned_orders"].as_array().is_some_and(|o| !o.is_empty()));
+    let opt = &doc["optimization"];
+    for key in ["stop", "plan_source", "objective", "bound", "gap", "cost", "mrp_cost", "work_centers"] {
+        assert!(!opt[key].is_null(), "missing optimization.{key}");
+    }
+    assert!(["optimal", "gap", "time_limit"].contains(&opt["stop"].as_str().unwrap()));
+    let wc = &opt["work_centers"][0];
+    assert_eq!(wc["id"], "ASSEMBLY");
+    assert_eq!(wc["load_before"].as_array().unwrap().len(), 10);
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("WELDING"), "{}", &svg[..svg.len().min(200)]);
+}
+
+#[test]
+fn optimize_table_shows_costs_and_the_load_before_and_after() {
+    let out = takt(&["optimize", &scenario("bike-shop-capacity.json"), "--time-limit", "10"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in ["Optimised plan", "Stopped:", "bound", "ASSEMBLY before", "WELDING after", "Planned orders", "PL-1"]
+    {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn optimize_refuses_bad_capacity_sections_and_options_with_exit_2() {
+    let bad = temp_file(
+        "bad-capacity.json",
+        r#"{"format": "mrp-scenario/1", "name": "x", "calendar": {"start": "2027-01-04", "bucket_days": 7, "periods": 2},
+            "items": [{"id": "A", "source": "make"}],
+            "capacity": {"work_centers": [{"id": "W", "hours": 8}],
+                         "routings": [{"item": "A", "work_center": "W", "run_hours": -1}]}}"#,
+    );
+    let out = takt(&["optimize", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("capacity.routings[0].run_hours: must not be negative, got -1"), "{}", stderr(&out));
+    let out = takt(&["optimize", &scenario("bike-shop.json"), "--time-limit", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--time-limit"), "{}", stderr(&out));
+    let out = takt(&["optimize", "/nonexistent/scenario.json"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_capacity_section_does_not_change_plain_mrp() {
+    let plain = takt(&["plan", &scenario("bike-shop.json"), "--format", "json"]);
+    let with = takt(&["plan", &scenario("bike-shop-capacity.json"), "--format", "json"]);
+    assert!(plain.status.success() && with.status.success());
+    let mut a: serde_json::Value = serde_json::from_str(&stdout(&plain)).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&stdout(&with)).unwrap();
+    a["scenario"] = b["scenario"].clone();
+    assert_eq!(a, b);
+}

@@ -122,6 +122,11 @@ struct RawScenario<'a> {
     demand: Vec<RawDemand<'a>>,
     #[serde(borrow, default)]
     receipts: Vec<RawReceipt<'a>>,
+    /// The optional capacity section (work centres, routings, costs) read by
+    /// `takt optimize` (docs/scenario-capacity.md); plain MRP ignores it.
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    capacity: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -211,7 +216,8 @@ struct RawReceipt<'a> {
 
 // ---- conversion -------------------------------------------------------------
 
-/// Reads an exact decimal from a JSON number or numeric string.
+/// Reads an exact decimal from a JSON number or numeric string (digit for
+/// digit, no float in between); the error is a message for a [`Problem`].
 pub fn decimal_from_json(raw: &RawValue) -> Result<Decimal, String> {
     let text = raw.get().trim();
     let (literal, quoted) = if text.starts_with('"') {

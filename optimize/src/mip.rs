@@ -1,0 +1,886 @@
+//! The mixed-integer model, built with good_lp and solved with CBC.
+//!
+//! Variables per item `i` and bucket: release quantity `q[i][u]`, setup
+//! `y[i][u]` (binary, only for items with a setup cost, setup time or
+//! minimum lot), lot count `n[i][u]` (integer, only for items with a
+//! multiple: `q = multiple · n`), stock `I[i][t]`, backlog `B[i][t]` (only
+//! for items with independent demand, at most the cumulative demand),
+//! safety-stock shortfall `S[i][t]`, and overtime `O[r][t]` per resource.
+//!
+//! Constraints: inventory balance `I[t] - B[t] = I[t-1] - B[t-1] +
+//! q[t - L] + receipts[t] - Σ_parents a · q_parent[t] - demand[t]`;
+//! capacity `Σ per_unit · q + setup · y ≤ capacity + O`; setup forcing
+//! `min_lot · y ≤ q ≤ M · y` with `M` the smaller of the capacity bound and
+//! the largest useful quantity; `I + S ≥ safety_stock`.
+//!
+//! **Tightening.** Bare big-M setups give weak LP bounds, so the model is
+//! strengthened with multi-level (l,S) inequalities on echelon stock,
+//! separated from LP solutions ([`Prepared::separate`]). With releases `q`, the
+//! echelon stock of item `k` at the end of bucket `l` is
+//! `ES[k][l] = Σ_j R[k][j] (I[j][l] - B[j][l] + pipeline[j][l])`, summed over
+//! `k` and every item `j` that uses it (`R` = units of `k` per unit of `j`
+//! over all BOM paths, `pipeline` = orders released by `l` and received
+//! after). Then `ES[k][l] - ES[k][p-1] = Σ_{u=p..l} q[k][u] + ESR[k][p..l] -
+//! ED[k][p..l]` where `ED` and `ESR` are echelon demand and echelon firm
+//! receipts (fixed data; lead times drop out because the pipeline is part
+//! of echelon stock). For any `S ⊆ {0..l}`, with `c[t][l] = max(0, ED[t..l] -
+//! ESR[t..l])` (minus the initial echelon stock for `t = 0`):
+//!
+//! `Σ_{t∈S} q[k][t] ≤ Σ_{t∈S} (c[t][l] · y[k][t] + RB[k][t-1]) + ES⁺[k][l]`
+//!
+//! and `c[t][l] · y[k][t]` may be lowered to `M[k][t] · y[k][t]` where the
+//! order in bucket `t` is at most `M · y` (its bound), or to
+//! `R[k][t] · y[k][t] + O[r][t] / a` with `R = (capacity - setup) / a` the
+//! regular capacity of a resource `r` it uses (`a` run time per unit; the
+//! capacity row gives `a·q ≤ R·a·y + O`): take `j` the first open bucket of
+//! `S` whose term was not lowered; open buckets before it contribute at most
+//! their lowered terms, and from `j` on the argument below holds with `p =
+//! j`. With costly overtime this prices a fractional setup's extra output at
+//! the overtime it needs, which lifts the bound.
+//!
+//! where `ES⁺` is echelon stock without backlog and `RB[k][t-1] = Σ_j R[k][j]
+//! B[j][t-1]`. Proof: with `p` the first bucket of `S` with a setup, the
+//! left side is at most `Σ_{u=p..l} q[k][u] ≤ ES⁺[k][l] + RB[k][p-1] +
+//! c[p][l]`; without one it is 0.
+
+use std::time::Instant;
+
+use good_lp::solvers::coin_cbc::{CoinCbcProblem, coin_cbc};
+use good_lp::{
+    Expression, ProblemVariables, ResolutionError, Solution, SolutionStatus, SolverModel, Variable,
+    WithInitialSolution, WithMipGap, WithTimeLimit, variable,
+};
+
+use crate::problem::{Plan, Problem, TOLERANCE};
+
+/// How a setup decision (and an item's lot count) enters a model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// Binary (integer lot count).
+    Integer,
+    /// Continuous in [0, 1] (lot count continuous).
+    Relaxed,
+    /// Fixed to this value (0 or 1); lot count stays integer.
+    Fixed(f64),
+}
+
+/// An (l,S) inequality for item `item`, last bucket `last`, bucket set `set`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// The item.
+    pub item: usize,
+    /// The last bucket `l`.
+    pub last: usize,
+    /// The buckets `S ⊆ 0..=l`.
+    pub set: Vec<usize>,
+}
+
+/// Why a solve gave no answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MipError {
+    /// The solver reported the model infeasible (a modelling bug: every model has a feasible plan).
+    #[error("the solver reported the model infeasible")]
+    Infeasible,
+    /// The solver stopped without a usable answer.
+    #[error("the solver stopped without a solution: {0}")]
+    NoSolution(String),
+}
+
+/// How the solver stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Proven optimal (within the solver's tolerance).
+    Optimal,
+    /// Stopped at the requested relative gap.
+    Gap,
+    /// Stopped at the time limit.
+    TimeLimit,
+}
+
+/// Values of a solved model.
+#[derive(Debug, Clone)]
+pub struct Solved {
+    /// Release quantities (as the solver returned them).
+    pub release: Vec<Vec<f64>>,
+    /// Setup values (0 where the item has no setup variable).
+    pub setup: Vec<Vec<f64>>,
+    /// Stock values.
+    pub stock: Vec<Vec<f64>>,
+    /// Backlog values.
+    pub backlog: Vec<Vec<f64>>,
+    /// Overtime per resource and bucket.
+    pub overtime: Vec<Vec<f64>>,
+    /// The solver's objective value.
+    pub objective: f64,
+    /// The solver's best bound (for an LP, the objective).
+    pub bound: f64,
+    /// How it stopped.
+    pub stop: Stop,
+}
+
+/// Data derived once per problem and shared by every model built from it.
+#[derive(Debug, Clone)]
+pub struct Prepared<'p> {
+    /// The problem.
+    pub problem: &'p Problem,
+    /// Items with a setup variable.
+    pub has_setup: Vec<bool>,
+    /// Upper bound of each release quantity.
+    pub upper: Vec<Vec<f64>>,
+    factors: Vec<Vec<(usize, f64)>>,
+    echelon_net: Vec<Vec<f64>>,
+    echelon_initial: Vec<f64>,
+    cum_demand: Vec<Vec<f64>>,
+    /// Per item and bucket: `((capacity - setup) / per_unit, resource, 1 / per_unit)`
+    /// for the resource that allows the least regular production.
+    regular: Vec<Vec<Option<(f64, usize, f64)>>>,
+}
+
+impl<'p> Prepared<'p> {
+    /// Derives bounds, requirement factors and echelon data.
+    pub fn new(problem: &'p Problem) -> Self {
+        let n = problem.items.len();
+        let t_len = problem.periods;
+        let has_setup: Vec<bool> = (0..n).map(|i| problem.needs_setup(i)).collect();
+        // Largest useful total quantity per item, parents first.
+        let mut total = vec![0.0; n];
+        let mut parents: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        for a in &problem.arcs {
+            parents[a.component].push((a.parent, a.quantity));
+        }
+        for &i in &problem.topological_order() {
+            let it = &problem.items[i];
+            let need = it.demand.iter().sum::<f64>()
+                + parents[i].iter().map(|&(p, q)| q * total[p]).sum::<f64>()
+                + it.safety_stock
+                - it.initial_stock
+                - it.receipts.iter().sum::<f64>();
+            total[i] = if need > 0.0 { need + it.min_lot + it.multiple } else { 0.0 };
+        }
+        let mut upper = vec![vec![0.0; t_len]; n];
+        for (i, it) in problem.items.iter().enumerate() {
+            if !it.orderable {
+                continue;
+            }
+            for u in 0..problem.release_end(i) {
+                let mut m = total[i];
+                for l in &it.loads {
+                    let res = &problem.resources[l.resource];
+                    let room = res.capacity[u] + res.overtime_max[u] - l.setup;
+                    if l.per_unit > 0.0 {
+                        m = m.min((room / l.per_unit).max(0.0));
+                    } else if room < 0.0 {
+                        m = 0.0;
+                    }
+                }
+                if it.multiple > 0.0 {
+                    m = (m / it.multiple + 1e-9).floor() * it.multiple;
+                }
+                if m < it.min_lot - TOLERANCE || m < TOLERANCE {
+                    m = 0.0;
+                }
+                upper[i][u] = m;
+            }
+        }
+        let ed = problem.echelon(|it| &it.demand);
+        let esr = problem.echelon(|it| &it.receipts);
+        let echelon_net = (0..n).map(|i| (0..t_len).map(|t| ed[i][t] - esr[i][t]).collect()).collect();
+        let factors = problem.requirement_factors();
+        let echelon_initial =
+            factors.iter().map(|row| row.iter().map(|&(j, r)| r * problem.items[j].initial_stock).sum()).collect();
+        let cum_demand = problem
+            .items
+            .iter()
+            .map(|it| {
+                it.demand
+                    .iter()
+                    .scan(0.0, |acc, d| {
+                        *acc += d;
+                        Some(*acc)
+                    })
+                    .collect()
+            })
+            .collect();
+        let regular = problem
+            .items
+            .iter()
+            .map(|it| {
+                (0..t_len)
+                    .map(|t| {
+                        it.loads
+                            .iter()
+                            .filter(|l| l.per_unit > 0.0)
+                            .map(|l| {
+                                let c = &problem.resources[l.resource];
+                                ((c.capacity[t] - l.setup).max(0.0) / l.per_unit, l.resource, 1.0 / l.per_unit)
+                            })
+                            .min_by(|a, b| a.0.total_cmp(&b.0))
+                    })
+                    .collect()
+            })
+            .collect();
+        Prepared { problem, has_setup, upper, factors, echelon_net, echelon_initial, cum_demand, regular }
+    }
+
+    /// Number of setup binaries in the full model.
+    pub fn binaries(&self) -> usize {
+        (0..self.problem.items.len())
+            .filter(|&i| self.has_setup[i])
+            .map(|i| (0..self.problem.release_end(i)).filter(|&u| self.upper[i][u] > 0.0).count())
+            .sum()
+    }
+
+    /// The coefficient of `y[k][t]` in an (l,S) inequality ending in `l`, and
+    /// the resource whose overtime (divided by run time) joins the right side
+    /// when the coefficient is regular capacity.
+    fn coefficient(&self, k: usize, t: usize, l: usize) -> (f64, Option<(usize, f64)>) {
+        let mut c: f64 = self.echelon_net[k][t..=l].iter().sum();
+        if t == 0 {
+            c -= self.echelon_initial[k];
+        }
+        let c = c.max(0.0);
+        // An order is also at most what capacity allows in its bucket: the
+        // bound with all overtime, or regular capacity plus the overtime used.
+        let upper = self.upper[k][t];
+        match self.regular[k][t] {
+            Some((regular, r, per_hour)) if regular < c.min(upper) => (regular, Some((r, per_hour))),
+            _ => (c.min(upper), None),
+        }
+    }
+
+    /// `c · y[k][t] + O[r][t] / per_unit` of a cut's right side at a solution.
+    fn capacity_term(&self, k: usize, t: usize, l: usize, s: &Solved) -> f64 {
+        let (c, ot) = self.coefficient(k, t, l);
+        c * s.setup[k][t] + ot.map_or(0.0, |(r, per_hour)| per_hour * s.overtime[r][t])
+    }
+
+    fn has_backlog(&self, i: usize, t: usize) -> bool {
+        self.cum_demand[i][t] > 0.0
+    }
+
+    /// Echelon stock without backlog and echelon backlog of a plan (for MIP starts).
+    fn echelon_values(&self, plan: &Plan, e: &crate::problem::Evaluation) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let p = self.problem;
+        let mut ech = vec![vec![0.0; p.periods]; p.items.len()];
+        let mut rb = vec![vec![0.0; p.periods]; p.items.len()];
+        for (k, row) in self.factors.iter().enumerate() {
+            for t in 0..p.periods {
+                for &(j, r) in row {
+                    let lt = p.items[j].lead_time;
+                    let mut v = e.stock[j][t];
+                    if lt > 0 {
+                        for u in (t + 1).saturating_sub(lt)..=t {
+                            v += plan.release[j][u];
+                        }
+                    }
+                    ech[k][t] += r * v;
+                    rb[k][t] += r * e.backlog[j][t];
+                }
+            }
+        }
+        (ech, rb)
+    }
+
+    /// Left side minus right side of a cut at a solution (positive: violated),
+    /// and the size of its right side (for tolerances).
+    pub fn cut_value(&self, cut: &Cut, s: &Solved) -> (f64, f64) {
+        let p = self.problem;
+        let (k, l) = (cut.item, cut.last);
+        let mut es = 0.0;
+        for &(j, r) in &self.factors[k] {
+            let mut v = s.stock[j][l];
+            let lt = p.items[j].lead_time;
+            if lt > 0 {
+                for u in (l + 1).saturating_sub(lt)..=l {
+                    v += s.release[j][u];
+                }
+            }
+            es += r * v;
+        }
+        let mut lhs = 0.0;
+        for &t in &cut.set {
+            let rb: f64 =
+                if t == 0 { 0.0 } else { self.factors[k].iter().map(|&(j, r)| r * s.backlog[j][t - 1]).sum() };
+            lhs += s.release[k][t] - self.capacity_term(k, t, l, s) - rb;
+        }
+        (lhs - es, es.abs())
+    }
+
+    /// (l,S) inequalities violated by a (relaxed) solution, at most one per item and last bucket.
+    pub fn separate(&self, s: &Solved) -> Vec<Cut> {
+        let p = self.problem;
+        let mut cuts = Vec::new();
+        for k in 0..p.items.len() {
+            if !self.has_setup[k] {
+                continue;
+            }
+            let end = p.release_end(k);
+            for l in 0..p.periods {
+                let mut set = Vec::new();
+                for t in 0..=l.min(end.saturating_sub(1)) {
+                    if end == 0 {
+                        break;
+                    }
+                    let rb: f64 =
+                        if t == 0 { 0.0 } else { self.factors[k].iter().map(|&(j, r)| r * s.backlog[j][t - 1]).sum() };
+                    let term = s.release[k][t] - self.capacity_term(k, t, l, s) - rb;
+                    if term > 1e-7 {
+                        set.push(t);
+                    }
+                }
+                let cut = Cut { item: k, last: l, set };
+                let (violation, size) = self.cut_value(&cut, s);
+                if violation > 1e-4 * (1.0 + size) {
+                    cuts.push(cut);
+                }
+            }
+        }
+        cuts
+    }
+}
+
+struct Vars {
+    q: Vec<Vec<Option<Variable>>>,
+    y: Vec<Vec<Option<Variable>>>,
+    n: Vec<Vec<Option<Variable>>>,
+    inv: Vec<Vec<Variable>>,
+    back: Vec<Vec<Option<Variable>>>,
+    short: Vec<Vec<Option<Variable>>>,
+    ot: Vec<Vec<Option<Variable>>>,
+    /// Echelon stock without backlog, `ES⁺[k][l]` (only with cuts).
+    ech: Vec<Vec<Option<Variable>>>,
+    /// Echelon backlog `RB[k][t]` (only with cuts, where some user has backlog).
+    rb: Vec<Vec<Option<Variable>>>,
+}
+
+/// Options of one solve.
+pub struct SolveOptions<'a> {
+    /// Mode of each setup decision `(item, bucket)`.
+    pub mode: &'a dyn Fn(usize, usize) -> Mode,
+    /// (l,S) inequalities to add.
+    pub cuts: &'a [Cut],
+    /// Time limit in seconds (CBC counts CPU seconds, rounded up).
+    pub time_limit: f64,
+    /// Relative gap at which to stop.
+    pub gap: f64,
+    /// A plan to start from (must be feasible for the model to help).
+    pub start: Option<&'a Plan>,
+}
+
+/// Builds and solves one model.
+pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, MipError> {
+    let p = prep.problem;
+    let n_items = p.items.len();
+    let t_len = p.periods;
+    let mut vars = ProblemVariables::new();
+    let mut objective = Expression::with_capacity(n_items * t_len * 4);
+    let mut any_integer = false;
+
+    let start_eval = opts.start.map(|plan| p.evaluate(plan));
+    let mut initial: Vec<(Variable, f64)> = Vec::new();
+
+    let mut v = Vars {
+        q: vec![vec![None; t_len]; n_items],
+        y: vec![vec![None; t_len]; n_items],
+        n: vec![vec![None; t_len]; n_items],
+        inv: Vec::with_capacity(n_items),
+        back: vec![vec![None; t_len]; n_items],
+        short: vec![vec![None; t_len]; n_items],
+        ot: vec![vec![None; t_len]; p.resources.len()],
+        ech: vec![vec![None; t_len]; n_items],
+        rb: vec![vec![None; t_len]; n_items],
+    };
+    for (i, it) in p.items.iter().enumerate() {
+        for u in 0..p.release_end(i) {
+            let m = prep.upper[i][u];
+            if m <= 0.0 {
+                continue;
+            }
+            let mode = if prep.has_setup[i] || it.multiple > 0.0 { (opts.mode)(i, u) } else { Mode::Relaxed };
+            if matches!(mode, Mode::Fixed(f) if f < 0.5) {
+                continue;
+            }
+            let q = vars.add(variable().min(0.0).max(m));
+            objective.add_mul(it.unit_cost, q);
+            v.q[i][u] = Some(q);
+            if let Some(plan) = opts.start {
+                initial.push((q, plan.release[i][u]));
+            }
+            if prep.has_setup[i] {
+                let y = match mode {
+                    Mode::Integer => {
+                        any_integer = true;
+                        vars.add(variable().binary())
+                    }
+                    Mode::Relaxed => vars.add(variable().min(0.0).max(1.0)),
+                    Mode::Fixed(f) => vars.add(variable().min(f).max(f)),
+                };
+                objective.add_mul(it.setup_cost[u], y);
+                v.y[i][u] = Some(y);
+                if let Some(plan) = opts.start {
+                    let open = match mode {
+                        Mode::Fixed(f) => f,
+                        _ if plan.release[i][u] > TOLERANCE => 1.0,
+                        _ => 0.0,
+                    };
+                    initial.push((y, open));
+                }
+            }
+            if it.multiple > 0.0 {
+                let cap = (m / it.multiple + 1e-9).floor();
+                let count = if mode == Mode::Relaxed {
+                    vars.add(variable().min(0.0).max(cap))
+                } else {
+                    any_integer = true;
+                    vars.add(variable().integer().min(0.0).max(cap))
+                };
+                v.n[i][u] = Some(count);
+                if let Some(plan) = opts.start {
+                    initial.push((count, (plan.release[i][u] / it.multiple).round()));
+                }
+            }
+        }
+        let inv = vars.add_vector(variable().min(0.0), t_len);
+        for t in 0..t_len {
+            objective.add_mul(it.holding_cost, inv[t]);
+            if let Some(e) = &start_eval {
+                initial.push((inv[t], e.stock[i][t]));
+            }
+            if prep.has_backlog(i, t) {
+                let b = vars.add(variable().min(0.0).max(prep.cum_demand[i][t]));
+                objective.add_mul(it.backlog_cost, b);
+                v.back[i][t] = Some(b);
+                if let Some(e) = &start_eval {
+                    initial.push((b, e.backlog[i][t]));
+                }
+            }
+            if it.safety_stock > 0.0 {
+                let s = vars.add(variable().min(0.0).max(it.safety_stock));
+                objective.add_mul(it.safety_stock_cost, s);
+                v.short[i][t] = Some(s);
+                if let Some(e) = &start_eval {
+                    initial.push((s, (it.safety_stock - e.stock[i][t]).max(0.0)));
+                }
+            }
+        }
+        v.inv.push(inv);
+    }
+    for (r, res) in p.resources.iter().enumerate() {
+        for t in 0..t_len {
+            if res.overtime_max[t] > 0.0 {
+                let o = vars.add(variable().min(0.0).max(res.overtime_max[t]));
+                objective.add_mul(res.overtime_cost, o);
+                v.ot[r][t] = Some(o);
+                if let Some(e) = &start_eval {
+                    initial.push((o, (e.load[r][t] - res.capacity[t]).clamp(0.0, res.overtime_max[t])));
+                }
+            }
+        }
+    }
+
+    if !opts.cuts.is_empty() {
+        let (ech0, rb0) = match (&start_eval, opts.start) {
+            (Some(e), Some(plan)) => {
+                let (a, b) = prep.echelon_values(plan, e);
+                (Some(a), Some(b))
+            }
+            _ => (None, None),
+        };
+        for k in 0..n_items {
+            for t in 0..t_len {
+                let x = vars.add(variable().min(0.0));
+                v.ech[k][t] = Some(x);
+                if let Some(values) = &ech0 {
+                    initial.push((x, values[k][t]));
+                }
+                if prep.factors[k].iter().any(|&(j, _)| prep.has_backlog(j, t)) {
+                    let x = vars.add(variable().min(0.0));
+                    v.rb[k][t] = Some(x);
+                    if let Some(values) = &rb0 {
+                        initial.push((x, values[k][t]));
+                    }
+                }
+            }
+        }
+    }
+    let mut model: CoinCbcProblem = vars.minimise(objective.clone()).using(coin_cbc);
+    add_constraints(prep, &v, opts.cuts, &mut model);
+    if !initial.is_empty() && any_integer {
+        model = model.with_initial_solution(initial);
+    }
+    model = model.with_time_limit(opts.time_limit.max(1.0));
+    // Keep CBC and its LP solver quiet: standard output may carry the result.
+    model.set_parameter("log", "0");
+    model.set_parameter("slogLevel", "0");
+    if any_integer {
+        model = model.with_mip_gap(opts.gap as f32).map_err(|e| MipError::NoSolution(e.to_string()))?;
+    }
+    let started = Instant::now();
+    let solution = model.solve().map_err(|e| match e {
+        ResolutionError::Infeasible => MipError::Infeasible,
+        other => MipError::NoSolution(other.to_string()),
+    })?;
+    let _ = started;
+    let stop = match solution.status() {
+        SolutionStatus::Optimal => Stop::Optimal,
+        SolutionStatus::GapLimit => Stop::Gap,
+        SolutionStatus::TimeLimit => Stop::TimeLimit,
+    };
+    let raw = solution.model();
+    let objective_value = raw.obj_value();
+    let bound = if any_integer { raw.best_possible_value() } else { objective_value };
+    let value = |var: &Option<Variable>| var.map_or(0.0, |x| solution.value(x));
+    let mut release = vec![vec![0.0; t_len]; n_items];
+    let mut setup = vec![vec![0.0; t_len]; n_items];
+    let mut back = vec![vec![0.0; t_len]; n_items];
+    for i in 0..n_items {
+        for t in 0..t_len {
+            release[i][t] = match (v.n[i][t], v.q[i][t]) {
+                (Some(count), Some(_)) if !matches!((opts.mode)(i, t), Mode::Relaxed) => {
+                    solution.value(count).round() * p.items[i].multiple
+                }
+                _ => value(&v.q[i][t]),
+            };
+            setup[i][t] = value(&v.y[i][t]);
+            back[i][t] = value(&v.back[i][t]);
+        }
+    }
+    let stock = v.inv.iter().map(|row| row.iter().map(|&x| solution.value(x)).collect()).collect();
+    let overtime = v.ot.iter().map(|row| row.iter().map(&value).collect()).collect();
+    Ok(Solved { release, setup, stock, backlog: back, overtime, objective: objective_value, bound, stop })
+}
+
+fn add_constraints(prep: &Prepared<'_>, v: &Vars, cuts: &[Cut], model: &mut CoinCbcProblem) {
+    let p = prep.problem;
+    let t_len = p.periods;
+    let mut consumers: Vec<Vec<(usize, f64)>> = vec![Vec::new(); p.items.len()];
+    for a in &p.arcs {
+        consumers[a.component].push((a.parent, a.quantity));
+    }
+    for (i, it) in p.items.iter().enumerate() {
+        for t in 0..t_len {
+            // I[t] - B[t] - I[t-1] + B[t-1] - received + Σ a q_parent = SR - d (+ I0).
+            let mut e = Expression::with_capacity(6 + consumers[i].len());
+            e.add_mul(1.0, v.inv[i][t]);
+            if let Some(b) = v.back[i][t] {
+                e.add_mul(-1.0, b);
+            }
+            let mut rhs = it.receipts[t] - it.demand[t];
+            if t == 0 {
+                rhs += it.initial_stock;
+            } else {
+                e.add_mul(-1.0, v.inv[i][t - 1]);
+                if let Some(b) = v.back[i][t - 1] {
+                    e.add_mul(1.0, b);
+                }
+            }
+            if t >= it.lead_time
+                && let Some(q) = v.q[i][t - it.lead_time]
+            {
+                e.add_mul(-1.0, q);
+            }
+            for &(parent, a) in &consumers[i] {
+                if let Some(q) = v.q[parent][t] {
+                    e.add_mul(a, q);
+                }
+            }
+            model.add_constraint(e.eq(rhs));
+            if let Some(s) = v.short[i][t] {
+                model.add_constraint((v.inv[i][t] + s).geq(it.safety_stock));
+            }
+            if let Some(q) = v.q[i][t] {
+                if let Some(y) = v.y[i][t] {
+                    let m = prep.upper[i][t];
+                    model.add_constraint((Expression::from(q) - m * y).leq(0.0));
+                    if it.min_lot > 0.0 {
+                        model.add_constraint((Expression::from(q) - it.min_lot * y).geq(0.0));
+                    }
+                }
+                if let Some(count) = v.n[i][t] {
+                    model.add_constraint((Expression::from(q) - it.multiple * count).eq(0.0));
+                }
+            }
+        }
+    }
+    for (r, res) in p.resources.iter().enumerate() {
+        for t in 0..t_len {
+            let mut e = Expression::with_capacity(8);
+            let mut any = false;
+            for (i, it) in p.items.iter().enumerate() {
+                for l in it.loads.iter().filter(|l| l.resource == r) {
+                    if let Some(q) = v.q[i][t] {
+                        e.add_mul(l.per_unit, q);
+                        any = true;
+                        if l.setup > 0.0
+                            && let Some(y) = v.y[i][t]
+                        {
+                            e.add_mul(l.setup, y);
+                        }
+                    }
+                }
+            }
+            if !any {
+                continue;
+            }
+            if let Some(o) = v.ot[r][t] {
+                // Per item: per_unit · q + setup · y ≤ capacity · y + O (a setup
+                // that is only partly open may use regular capacity only in part).
+                for (i, it) in p.items.iter().enumerate() {
+                    for l in it.loads.iter().filter(|l| l.resource == r) {
+                        if let (Some(q), Some(y)) = (v.q[i][t], v.y[i][t]) {
+                            let mut vub = Expression::with_capacity(3);
+                            vub.add_mul(l.per_unit, q);
+                            vub.add_mul(l.setup - res.capacity[t], y);
+                            vub.add_mul(-1.0, o);
+                            model.add_constraint(vub.leq(0.0));
+                        }
+                    }
+                }
+                e.add_mul(-1.0, o);
+            }
+            model.add_constraint(e.leq(res.capacity[t]));
+        }
+    }
+    if !cuts.is_empty() {
+        let mut parents: Vec<Vec<(usize, f64)>> = vec![Vec::new(); p.items.len()];
+        for a in &p.arcs {
+            parents[a.component].push((a.parent, a.quantity));
+        }
+        for (k, it) in p.items.iter().enumerate() {
+            for t in 0..t_len {
+                // ES⁺[k][t] = I[k][t] + pipeline[k][t] + Σ_parents a · ES⁺[parent][t].
+                if let Some(x) = v.ech[k][t] {
+                    let mut e = Expression::with_capacity(4 + parents[k].len() + it.lead_time);
+                    e.add_mul(1.0, x);
+                    e.add_mul(-1.0, v.inv[k][t]);
+                    if it.lead_time > 0 {
+                        for u in (t + 1).saturating_sub(it.lead_time)..=t {
+                            if let Some(q) = v.q[k][u] {
+                                e.add_mul(-1.0, q);
+                            }
+                        }
+                    }
+                    for &(par, a) in &parents[k] {
+                        if let Some(pe) = v.ech[par][t] {
+                            e.add_mul(-a, pe);
+                        }
+                    }
+                    model.add_constraint(e.eq(0.0));
+                }
+                // RB[k][t] = B[k][t] + Σ_parents a · RB[parent][t].
+                if let Some(x) = v.rb[k][t] {
+                    let mut e = Expression::with_capacity(3 + parents[k].len());
+                    e.add_mul(1.0, x);
+                    if let Some(b) = v.back[k][t] {
+                        e.add_mul(-1.0, b);
+                    }
+                    for &(par, a) in &parents[k] {
+                        if let Some(pr) = v.rb[par][t] {
+                            e.add_mul(-a, pr);
+                        }
+                    }
+                    model.add_constraint(e.eq(0.0));
+                }
+            }
+        }
+    }
+    for cut in cuts {
+        let k = cut.item;
+        let mut e = Expression::with_capacity(3 * cut.set.len() + 1);
+        for &t in &cut.set {
+            if let Some(q) = v.q[k][t] {
+                e.add_mul(1.0, q);
+                let (c, ot) = prep.coefficient(k, t, cut.last);
+                if let Some(y) = v.y[k][t] {
+                    e.add_mul(-c, y);
+                }
+                if let Some((r, per_hour)) = ot
+                    && let Some(o) = v.ot[r][t]
+                {
+                    e.add_mul(-per_hour, o);
+                }
+            }
+            if t > 0
+                && let Some(rb) = v.rb[k][t - 1]
+            {
+                e.add_mul(-1.0, rb);
+            }
+        }
+        if let Some(x) = v.ech[k][cut.last] {
+            e.add_mul(-1.0, x);
+        }
+        model.add_constraint(e.leq(0.0));
+    }
+}
+
+/// Cleans a solver's release quantities into a plan: tiny values become 0,
+/// lot multiples are snapped.
+pub fn to_plan(p: &Problem, release: &[Vec<f64>]) -> Plan {
+    let mut plan = Plan::empty(p);
+    for (i, it) in p.items.iter().enumerate() {
+        for u in 0..p.periods {
+            let mut q = release[i][u];
+            if q < 1e-7 {
+                q = 0.0;
+            }
+            if it.multiple > 0.0 {
+                q = (q / it.multiple).round() * it.multiple;
+            }
+            plan.release[i][u] = q;
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::tests::wagner_whitin;
+
+    #[test]
+    fn wagner_whitin_optimum_is_864() {
+        let p = wagner_whitin();
+        let prep = Prepared::new(&p);
+        let s = solve(
+            &prep,
+            &SolveOptions { mode: &|_, _| Mode::Integer, cuts: &[], time_limit: 20.0, gap: 0.0, start: None },
+        )
+        .unwrap();
+        assert!((s.objective - 864.0).abs() < 1e-6, "{}", s.objective);
+        let e = p.evaluate(&to_plan(&p, &s.release));
+        assert!(e.violations.is_empty());
+        assert!((e.cost.total() - 864.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn ls_cuts_close_the_single_item_gap() {
+        // For one uncapacitated item the (l,S) inequalities describe the convex hull,
+        // so the LP with all cuts reaches the integer optimum.
+        let p = wagner_whitin();
+        let prep = Prepared::new(&p);
+        let mut cuts = Vec::new();
+        let lp = |cuts: &[Cut]| {
+            solve(&prep, &SolveOptions { mode: &|_, _| Mode::Relaxed, cuts, time_limit: 10.0, gap: 0.0, start: None })
+                .unwrap()
+        };
+        let first = lp(&cuts).objective;
+        let mut last = first;
+        for _ in 0..30 {
+            let s = lp(&cuts);
+            last = s.objective;
+            let new = prep.separate(&s);
+            if new.is_empty() {
+                break;
+            }
+            cuts.extend(new);
+        }
+        assert!(first < 700.0, "plain LP bound {first}");
+        assert!((last - 864.0).abs() < 1e-3, "LP bound with cuts {last}");
+    }
+}
+
+#[cfg(test)]
+mod cut_validity {
+    use super::*;
+    use crate::problem::{Arc, Load, ProblemItem, Resource};
+
+    /// A small deterministic generator (splitmix64).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// A random 3-level instance: two end items sharing a component, lead
+    /// times, initial stock, firm receipts, a tight resource with setup times
+    /// and overtime, backlog on the end items.
+    pub(crate) fn random_problem(seed: u64) -> Problem {
+        let mut r = Rng(seed);
+        let periods = 4 + r.below(3) as usize;
+        let n = 4;
+        let items = (0..n)
+            .map(|i| ProblemItem {
+                id: format!("I{i}"),
+                lead_time: r.below(2) as usize,
+                initial_stock: (r.below(3) * 5) as f64,
+                receipts: (0..periods).map(|_| if r.below(6) == 0 { 10.0 } else { 0.0 }).collect(),
+                demand: (0..periods).map(|_| if i < 2 { (r.below(4) * 10) as f64 } else { 0.0 }).collect(),
+                safety_stock: if r.below(3) == 0 { 5.0 } else { 0.0 },
+                holding_cost: 1.0 + r.below(3) as f64,
+                backlog_cost: 30.0 + r.below(20) as f64,
+                safety_stock_cost: 2.0,
+                setup_cost: (0..periods).map(|_| (20 + r.below(80)) as f64).collect(),
+                unit_cost: 0.0,
+                min_lot: if r.below(4) == 0 { 15.0 } else { 0.0 },
+                multiple: if r.below(4) == 0 { 5.0 } else { 0.0 },
+                loads: vec![Load { resource: 0, per_unit: 1.0, setup: r.below(8) as f64 }],
+                orderable: true,
+            })
+            .collect();
+        let arcs = vec![
+            Arc { parent: 0, component: 2, quantity: 1.0 },
+            Arc { parent: 1, component: 2, quantity: 2.0 },
+            Arc { parent: 2, component: 3, quantity: 1.0 },
+            Arc { parent: 1, component: 3, quantity: 1.0 },
+        ];
+        let cap = (40 + r.below(60)) as f64;
+        let resources = vec![Resource {
+            id: "R".into(),
+            capacity: vec![cap; periods],
+            overtime_max: vec![(r.below(2) * 10) as f64; periods],
+            overtime_cost: 25.0,
+        }];
+        Problem { periods, items, arcs, resources }
+    }
+
+    fn optimum(prep: &Prepared<'_>, cuts: &[Cut]) -> f64 {
+        let s =
+            solve(prep, &SolveOptions { mode: &|_, _| Mode::Integer, cuts, time_limit: 30.0, gap: 0.0, start: None })
+                .unwrap();
+        assert_eq!(s.stop, Stop::Optimal);
+        s.objective
+    }
+
+    #[test]
+    fn ls_cuts_never_cut_off_the_optimum() {
+        let mut total_cuts = 0;
+        for seed in 0..25 {
+            let p = random_problem(seed);
+            let prep = Prepared::new(&p);
+            let mut cuts = Vec::new();
+            let mut lp_bound = f64::NEG_INFINITY;
+            for _ in 0..15 {
+                let lp = solve(
+                    &prep,
+                    &SolveOptions { mode: &|_, _| Mode::Relaxed, cuts: &cuts, time_limit: 10.0, gap: 0.0, start: None },
+                )
+                .unwrap();
+                lp_bound = lp.objective;
+                let new = prep.separate(&lp);
+                if new.is_empty() {
+                    break;
+                }
+                cuts.extend(new);
+            }
+            total_cuts += cuts.len();
+            let plain = optimum(&prep, &[]);
+            let with_cuts = optimum(&prep, &cuts);
+            assert!(
+                (plain - with_cuts).abs() < 1e-5 * (1.0 + plain),
+                "seed {seed}: {plain} without cuts, {with_cuts} with"
+            );
+            assert!(lp_bound <= plain + 1e-5 * (1.0 + plain), "seed {seed}: LP bound {lp_bound} above optimum {plain}");
+        }
+        assert!(total_cuts > 100, "only {total_cuts} cuts were tried");
+    }
+}

@@ -1,0 +1,514 @@
+//! The optimiser: bound, heuristics, exact search, and the never-empty fallback.
+//!
+//! 1. **Start plans**: the empty plan (always feasible: all independent
+//!    demand is backlogged) and the lot-for-lot MRP plan when it fits capacity.
+//! 2. **Bound**: the LP relaxation strengthened by rounds of (l,S)
+//!    inequalities ([`crate::mip`]); its value is a valid lower bound.
+//! 3. **Relax-and-fix** over time windows: setups of the window are binary,
+//!    earlier ones fixed, later ones relaxed; the window moves forward. Each
+//!    step is feasible whenever the previous one was, so it always ends
+//!    with a plan.
+//! 4. **Fix-and-optimise** (on larger models): re-optimise the setups of one
+//!    time window at a time with all others fixed at the incumbent, keeping
+//!    improvements.
+//! 5. **Exact search**: CBC on the full model with the cuts and the
+//!    incumbent as a start, for the remaining time; its bound improves ours.
+//!
+//! Every candidate plan is re-simulated with [`Problem::evaluate`] and only
+//! kept when it breaks no rule; the best one is returned, so the answer is
+//! never empty. How the search stopped is reported.
+
+use std::time::{Duration, Instant};
+
+use crate::mip::{Cut, Mode, Prepared, SolveOptions, Solved, Stop, solve, to_plan};
+use crate::problem::{Evaluation, Plan, Problem, TOLERANCE};
+
+/// Solver settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    /// Wall-clock budget in seconds for the whole optimisation.
+    pub time_limit: f64,
+    /// Stop when the relative gap between plan cost and bound is at most this.
+    pub gap: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { time_limit: 60.0, gap: 0.01 }
+    }
+}
+
+/// Why the optimiser stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The plan is proven optimal.
+    Optimal,
+    /// The gap reached the requested value.
+    Gap,
+    /// The time limit was reached first.
+    TimeLimit,
+}
+
+impl StopReason {
+    /// The name used in results.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Optimal => "optimal",
+            StopReason::Gap => "gap",
+            StopReason::TimeLimit => "time_limit",
+        }
+    }
+}
+
+/// Which method produced the returned plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanSource {
+    /// The exact MIP search (CBC on the full model).
+    Mip,
+    /// Relax-and-fix or fix-and-optimise.
+    Heuristic,
+    /// The uncapacitated lot-for-lot plan (it happened to fit).
+    LotForLot,
+    /// The empty plan (everything backlogged): nothing better was found in time.
+    Empty,
+}
+
+impl PlanSource {
+    /// The name used in results.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanSource::Mip => "mip",
+            PlanSource::Heuristic => "heuristic",
+            PlanSource::LotForLot => "lot_for_lot",
+            PlanSource::Empty => "empty",
+        }
+    }
+}
+
+/// The optimiser's answer.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The best plan found.
+    pub plan: Plan,
+    /// Its simulation (cost split, stock, backlog, load).
+    pub evaluation: Evaluation,
+    /// Its cost.
+    pub objective: f64,
+    /// The best lower bound proven.
+    pub bound: f64,
+    /// `(objective - bound) / objective` (0 when both are 0).
+    pub gap: f64,
+    /// Why the search stopped.
+    pub stop: StopReason,
+    /// Where the plan came from.
+    pub source: PlanSource,
+    /// Seconds until the first plan better than the empty plan was found.
+    pub first_plan_seconds: Option<f64>,
+    /// Seconds used in all.
+    pub seconds: f64,
+    /// A line per step, for the log.
+    pub log: Vec<String>,
+}
+
+struct Search<'a, 'p> {
+    prep: &'a Prepared<'p>,
+    started: Instant,
+    deadline: Instant,
+    best: Plan,
+    best_eval: Evaluation,
+    best_cost: f64,
+    source: PlanSource,
+    first_plan: Option<f64>,
+    log: Vec<String>,
+}
+
+impl Search<'_, '_> {
+    fn remaining(&self) -> f64 {
+        self.deadline.saturating_duration_since(Instant::now()).as_secs_f64()
+    }
+
+    fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Keeps `plan` if it is feasible and cheaper than the incumbent.
+    fn offer(&mut self, plan: Plan, source: PlanSource, what: &str) -> bool {
+        let e = self.prep.problem.evaluate(&plan);
+        if !e.violations.is_empty() {
+            self.log.push(format!("{:.1} s {what}: plan rejected ({})", self.elapsed(), e.violations[0]));
+            return false;
+        }
+        let cost = e.cost.total();
+        if cost < self.best_cost - 1e-9 * (1.0 + cost.abs()) {
+            self.log.push(format!("{:.1} s {what}: plan cost {cost:.2}", self.elapsed()));
+            if self.first_plan.is_none() && source != PlanSource::Empty {
+                self.first_plan = Some(self.elapsed());
+            }
+            self.best = plan;
+            self.best_eval = e;
+            self.best_cost = cost;
+            self.source = source;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+fn setups_of(p: &Problem, plan: &Plan) -> Vec<Vec<f64>> {
+    plan.release
+        .iter()
+        .map(|row| row.iter().map(|&q| if q > TOLERANCE { 1.0 } else { 0.0 }).collect())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .take(p.items.len())
+        .collect()
+}
+
+fn relative_gap(objective: f64, bound: f64) -> f64 {
+    if objective.abs() < 1e-9 { 0.0 } else { ((objective - bound) / objective.abs()).max(0.0) }
+}
+
+/// Optimises a problem within the options' time limit. Always returns a plan.
+pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(options.time_limit.max(1.0));
+    let prep = Prepared::new(problem);
+    let empty = Plan::empty(problem);
+    let empty_eval = problem.evaluate(&empty);
+    let mut s = Search {
+        prep: &prep,
+        started,
+        deadline,
+        best_cost: empty_eval.cost.total(),
+        best: empty,
+        best_eval: empty_eval,
+        source: PlanSource::Empty,
+        first_plan: None,
+        log: Vec::new(),
+    };
+    s.log.push(format!(
+        "{} items, {} periods, {} resources, {} setup binaries; empty plan cost {:.2}",
+        problem.items.len(),
+        problem.periods,
+        problem.resources.len(),
+        prep.binaries(),
+        s.best_cost
+    ));
+    s.offer(problem.lot_for_lot(), PlanSource::LotForLot, "lot-for-lot");
+
+    // Bound: LP relaxation with rounds of (l,S) cuts.
+    let mut cuts: Vec<Cut> = Vec::new();
+    let mut bound = f64::NEG_INFINITY;
+    let mut last_lp: Option<Solved> = None;
+    let cut_budget = options.time_limit * 0.15;
+    for round in 0..25 {
+        let lp = solve(
+            &prep,
+            &SolveOptions {
+                mode: &|_, _| Mode::Relaxed,
+                cuts: &cuts,
+                time_limit: s.remaining().max(1.0),
+                gap: options.gap,
+                start: None,
+            },
+        );
+        let Ok(lp) = lp else {
+            s.log.push(format!("{:.1} s LP round {round} failed", s.elapsed()));
+            break;
+        };
+        if lp.stop == Stop::Optimal {
+            bound = bound.max(lp.objective);
+        }
+        let new = prep.separate(&lp);
+        s.log.push(format!("{:.1} s LP round {round}: bound {:.2}, {} new cuts", s.elapsed(), lp.objective, new.len()));
+        last_lp = Some(lp);
+        if new.is_empty() || s.elapsed() > cut_budget {
+            break;
+        }
+        cuts.extend(new);
+    }
+    let binaries = prep.binaries();
+    // Keep the cuts that bind at the last LP: same bound, much smaller models.
+    if let Some(lp) = &last_lp {
+        let before = cuts.len();
+        cuts.retain(|c| {
+            let (value, size) = prep.cut_value(c, lp);
+            value > -1e-6 * (1.0 + size)
+        });
+        s.log.push(format!("{:.1} s keeping {} of {before} cuts (binding at the LP optimum)", s.elapsed(), cuts.len()));
+    }
+
+    let done = |s: &Search<'_, '_>, bound: f64| relative_gap(s.best_cost, bound) <= options.gap;
+    if !done(&s, bound) && binaries > 0 {
+        // Relax-and-fix over time windows.
+        let rf_budget = if binaries <= 300 { 0.25 } else { 0.4 } * s.remaining();
+        relax_and_fix(&mut s, &cuts, rf_budget, last_lp.as_ref());
+    }
+    if !done(&s, bound) && binaries > 0 {
+        let fo_until = s.elapsed() + if binaries <= 300 { 0.6 } else { 0.5 } * s.remaining();
+        fix_and_optimise(&mut s, &cuts, fo_until);
+    }
+    let mut stop = StopReason::TimeLimit;
+    if !done(&s, bound) && s.remaining() >= 1.0 {
+        let start = (s.source != PlanSource::Empty).then(|| s.best.clone());
+        let limit = s.remaining();
+        match solve(
+            &prep,
+            &SolveOptions {
+                mode: &|_, _| Mode::Integer,
+                cuts: &cuts,
+                time_limit: (limit - 0.5).max(1.0),
+                gap: options.gap,
+                start: start.as_ref(),
+            },
+        ) {
+            Ok(full) => {
+                if full.bound.is_finite() && full.bound < 1e29 {
+                    bound = bound.max(full.bound);
+                }
+                s.log.push(format!(
+                    "{:.1} s MIP: objective {:.2}, bound {:.2}, stopped: {:?}",
+                    s.elapsed(),
+                    full.objective,
+                    full.bound,
+                    full.stop
+                ));
+                s.offer(to_plan(problem, &full.release), PlanSource::Mip, "MIP");
+                if full.stop == Stop::Optimal {
+                    // Proven optimal by CBC: its objective is a bound.
+                    bound = bound.max(full.objective);
+                }
+            }
+            Err(e) => s.log.push(format!("{:.1} s MIP: {e}", s.elapsed())),
+        }
+    }
+    if !bound.is_finite() {
+        bound = 0.0;
+    }
+    bound = bound.min(s.best_cost);
+    let gap = relative_gap(s.best_cost, bound);
+    if gap <= 1e-6 {
+        stop = StopReason::Optimal;
+    } else if gap <= options.gap {
+        stop = StopReason::Gap;
+    }
+    if s.source == PlanSource::Heuristic || s.source == PlanSource::LotForLot || s.source == PlanSource::Empty {
+        s.log.push(format!("returning the best {} plan", s.source.as_str()));
+    }
+    Outcome {
+        objective: s.best_cost,
+        gap,
+        bound,
+        stop,
+        source: s.source,
+        first_plan_seconds: s.first_plan,
+        seconds: s.elapsed(),
+        plan: s.best,
+        evaluation: s.best_eval,
+        log: s.log,
+    }
+}
+
+/// Window length (in buckets) for the time-decomposition heuristics.
+fn window(p: &Problem, binaries: usize) -> usize {
+    let per_period = (binaries / p.periods.max(1)).max(1);
+    // About 150 binaries per window, at least 2 and at most 8 buckets.
+    (150 / per_period).clamp(2, 8).min(p.periods)
+}
+
+fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&Solved>) {
+    let p = s.prep.problem;
+    // CBC's time limit counts whole seconds: never plan more windows than
+    // the budget has seconds, so the last window is always reached.
+    let mut w = window(p, s.prep.binaries());
+    let max_steps = (budget.floor() as usize).max(1);
+    if p.periods.div_ceil(w) > max_steps {
+        w = p.periods.div_ceil(max_steps);
+    }
+    let steps = p.periods.div_ceil(w);
+    let until = s.elapsed() + budget;
+    let mut fixed: Vec<Vec<f64>> = vec![vec![0.0; p.periods]; p.items.len()];
+    let mut last: Option<Solved> = lp.cloned();
+    // The last integral plan, cut off at the window start: feasible for the
+    // next step (nothing ordered from the window on), so CBC always has a start.
+    let mut start = Plan::empty(p);
+    for step in 0..steps {
+        let a = step * w;
+        let b = (a + w).min(p.periods);
+        for row in &mut start.release {
+            for q in &mut row[a..] {
+                *q = 0.0;
+            }
+        }
+        let limit = ((until - s.elapsed()) / (steps - step) as f64).max(1.0).min(s.remaining().max(1.0));
+        let modes = |i: usize, u: usize| {
+            if u < a {
+                Mode::Fixed(fixed[i][u])
+            } else if u < b {
+                Mode::Integer
+            } else {
+                Mode::Relaxed
+            }
+        };
+        let r = solve(s.prep, &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-3, start: Some(&start) });
+        match r {
+            Ok(sol) if (a..b).all(|u| (0..p.items.len()).all(|i| is_integral(sol.setup[i][u]))) => {
+                for i in 0..p.items.len() {
+                    for u in a..b {
+                        fixed[i][u] = sol.setup[i][u].round();
+                    }
+                }
+                start = to_plan(p, &sol.release);
+                if b == p.periods {
+                    s.offer(start.clone(), PlanSource::Heuristic, "relax-and-fix");
+                }
+                last = Some(sol);
+            }
+            other => {
+                // No integral answer in time: open every setup the last
+                // (relaxed) answer used, so later windows keep their freedom.
+                s.log.push(format!(
+                    "{:.1} s relax-and-fix window {a}..{b}: {}",
+                    s.elapsed(),
+                    match &other {
+                        Ok(_) => "no integral solution in time".to_owned(),
+                        Err(e) => e.to_string(),
+                    }
+                ));
+                for i in 0..p.items.len() {
+                    for u in a..b {
+                        fixed[i][u] = last
+                            .as_ref()
+                            .map_or(0.0, |l| if l.setup[i][u] > 1e-6 || l.release[i][u] > 1e-6 { 1.0 } else { 0.0 });
+                    }
+                }
+                if b == p.periods {
+                    let all_fixed = |i: usize, u: usize| Mode::Fixed(fixed[i][u]);
+                    if let Ok(sol) = solve(
+                        s.prep,
+                        &SolveOptions { mode: &all_fixed, cuts: &[], time_limit: 5.0, gap: 1e-3, start: None },
+                    ) {
+                        s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, "relax-and-fix (rounded)");
+                    }
+                }
+            }
+        }
+        if s.remaining() < 1.0 {
+            break;
+        }
+    }
+}
+
+fn is_integral(v: f64) -> bool {
+    (v - v.round()).abs() < 1e-6
+}
+
+/// A fix-and-optimise neighbourhood: the setups it frees.
+#[derive(Debug, Clone, Copy)]
+enum Hood {
+    /// Every item's setups in buckets `a..b`.
+    Time(usize, usize),
+    /// Every setup of the items that use resource `r`, in all buckets.
+    Resource(usize),
+    /// Every setup of one item and its direct components.
+    Item(usize),
+}
+
+fn neighbourhoods(p: &Problem, w: usize) -> Vec<Hood> {
+    let mut hoods = Vec::new();
+    let step = (w / 2).max(1);
+    let mut a = 0;
+    while a < p.periods {
+        let b = (a + w).min(p.periods);
+        hoods.push(Hood::Time(a, b));
+        if b == p.periods {
+            break;
+        }
+        a += step;
+    }
+    hoods.extend((0..p.resources.len()).map(Hood::Resource));
+    if p.resources.is_empty() {
+        hoods.extend((0..p.items.len()).filter(|&i| p.arcs.iter().any(|a| a.parent == i)).map(Hood::Item));
+    }
+    hoods
+}
+
+fn frees(p: &Problem, hood: Hood, i: usize, u: usize) -> bool {
+    match hood {
+        Hood::Time(a, b) => u >= a && u < b,
+        Hood::Resource(r) => p.items[i].loads.iter().any(|l| l.resource == r),
+        Hood::Item(k) => i == k || p.arcs.iter().any(|a| a.parent == k && a.component == i),
+    }
+}
+
+/// Fix-and-optimise: re-optimises the setups of one neighbourhood at a time
+/// (time windows, then the items of each resource) with all others fixed at
+/// the incumbent, until a whole round brings no improvement or time is up.
+fn fix_and_optimise(s: &mut Search<'_, '_>, cuts: &[Cut], until: f64) {
+    let p = s.prep.problem;
+    if s.source == PlanSource::Empty {
+        return;
+    }
+    let hoods = neighbourhoods(p, window(p, s.prep.binaries()));
+    let mut improved_in_round = true;
+    while improved_in_round {
+        improved_in_round = false;
+        for &hood in &hoods {
+            if s.elapsed() + 1.0 > until {
+                return;
+            }
+            let setups = setups_of(p, &s.best);
+            let modes =
+                |i: usize, u: usize| if frees(p, hood, i, u) { Mode::Integer } else { Mode::Fixed(setups[i][u]) };
+            let start = s.best.clone();
+            let limit = ((until - s.elapsed()) / 4.0).clamp(1.0, 10.0);
+            if let Ok(sol) =
+                solve(s.prep, &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-4, start: Some(&start) })
+                && s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, &format!("fix-and-optimise {hood:?}"))
+            {
+                improved_in_round = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::tests::wagner_whitin;
+    use crate::problem::{Load, Resource};
+
+    #[test]
+    fn wagner_whitin_is_solved_to_proven_optimum() {
+        let p = wagner_whitin();
+        let out = optimise(&p, &Options { time_limit: 20.0, gap: 0.0 });
+        assert!((out.objective - 864.0).abs() < 1e-6, "{}", out.objective);
+        assert!((out.bound - 864.0).abs() < 1e-3, "{}", out.bound);
+        assert!(out.evaluation.violations.is_empty());
+        // By hand: orders in (0-based) buckets 0 (covers 0-1: 85 + 29), 2 (2-3: 102 + 61),
+        // 4 (4-6: 98 + 26 + 2·34), 7 (7-8: 86 + 45), 9 (110) and 10 (10-11: 98 + 56) = 864.
+        let ordered: Vec<usize> = (0..12).filter(|&t| out.plan.release[0][t] > 0.0).collect();
+        assert_eq!(ordered, vec![0, 2, 4, 7, 9, 10]);
+        assert_eq!(out.stop, StopReason::Optimal);
+    }
+
+    #[test]
+    fn capacity_forces_early_production_at_a_cost() {
+        // Demand 0, 0, 150 with capacity 100 per bucket: 50 must be made early.
+        let mut p = wagner_whitin();
+        p.periods = 3;
+        let it = &mut p.items[0];
+        it.demand = vec![0.0, 0.0, 150.0];
+        it.receipts = vec![0.0; 3];
+        it.setup_cost = vec![10.0; 3];
+        it.loads = vec![Load { resource: 0, per_unit: 1.0, setup: 0.0 }];
+        p.resources =
+            vec![Resource { id: "R".into(), capacity: vec![100.0; 3], overtime_max: vec![0.0; 3], overtime_cost: 0.0 }];
+        let out = optimise(&p, &Options { time_limit: 10.0, gap: 0.0 });
+        assert_eq!(out.stop, StopReason::Optimal, "{:?}", out.log);
+        let expected = [0.0, 50.0, 100.0];
+        assert!(out.plan.release[0].iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-6), "{:?}", out.plan);
+        assert!((out.objective - 70.0).abs() < 1e-6);
+    }
+}
