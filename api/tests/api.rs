@@ -144,6 +144,9 @@ impl App {
     }
 }
 
+/// Method, path, token, body, expected status, field the error must name.
+type Case = (&'static str, &'static str, &'static str, Option<Value>, u16, &'static str);
+
 fn dec(v: &Value) -> Decimal {
     v.as_str().unwrap_or_else(|| panic!("not a decimal string: {v}")).parse().unwrap()
 }
@@ -322,7 +325,7 @@ async fn bad_input_gets_4xx_naming_the_field_and_writes_nothing() {
         let app = App::new(&url).await;
         plant(&app).await;
         let before = app.counts().await;
-        let cases: Vec<(&str, &str, &str, Option<Value>, u16, &str)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "POST",
                 "/movements",

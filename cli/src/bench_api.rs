@@ -161,7 +161,7 @@ async fn drive(args: &BenchApiArgs, base: &str) -> anyhow::Result<Vec<Phase>> {
                     let t = Instant::now();
                     let resp = if name == "movement postings" {
                         // Mostly receipts, some transfers of what arrived.
-                        let body = if (n >> 20) % 4 == 0 {
+                        let body = if (n >> 20).is_multiple_of(4) {
                             json!({"kind": "transfer", "item": item, "quantity": "0.5", "location": "MAIN", "to_location": "DC-1"})
                         } else {
                             json!({"kind": "receipt", "item": item, "quantity": "2.5", "location": "MAIN", "reason": "bench"})

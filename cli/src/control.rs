@@ -128,7 +128,7 @@ fn parse_role(text: &str) -> Result<Role, Refused> {
 
 async fn import_file(
     store: &Store,
-    file: &PathBuf,
+    file: &std::path::Path,
     location: &str,
 ) -> anyhow::Result<store::scenario_io::ImportSummary> {
     let text = crate::read_input(file)?;

@@ -67,7 +67,7 @@ async fn a_batch_applies_in_order_and_refuses_alone() {
             })
             .await
             .unwrap();
-        let batch = vec![
+        let batch = [
             movement(MovementKind::Receipt, "NUT", 5, "A"),
             movement(MovementKind::Issue, "NUT", 3, "A"),    // ok: 5 on hand
             movement(MovementKind::Issue, "NUT", 3, "A"),    // refused: 2 left
