@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
     Statement,
@@ -334,15 +334,17 @@ pub async fn post_movements(
                 position::Column::Quantity,
             ])
             .from(position::Entity)
-            .and_where(
-                Expr::tuple([
-                    Expr::col(position::Column::Item),
-                    Expr::col(position::Column::Location),
-                    Expr::col(position::Column::Lot),
-                    Expr::col(position::Column::Status),
-                ])
-                .in_tuples(chunk.iter().cloned()),
-            )
+            // An OR of equalities, not a row-value IN list: both databases
+            // answer it from the unique key index instead of a scan.
+            .cond_where(chunk.iter().fold(Condition::any(), |any, k| {
+                any.add(
+                    Condition::all()
+                        .add(Expr::col(position::Column::Item).eq(k.0.as_str()))
+                        .add(Expr::col(position::Column::Location).eq(k.1.as_str()))
+                        .add(Expr::col(position::Column::Lot).eq(k.2.as_str()))
+                        .add(Expr::col(position::Column::Status).eq(k.3.as_str())),
+                )
+            }))
             .order_by(position::Column::Item, sea_orm::sea_query::Order::Asc)
             .order_by(position::Column::Location, sea_orm::sea_query::Order::Asc)
             .order_by(position::Column::Lot, sea_orm::sea_query::Order::Asc)
