@@ -113,6 +113,16 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "the request needs a JSON body"));
     }
+    // PostgreSQL text cannot hold NUL; refuse it here, at its field.
+    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        let path = serde_json::from_slice::<serde_json::Value>(bytes).ok().and_then(|v| nul_path(&v, String::new()));
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            path.as_deref().unwrap_or(""),
+            "text must not contain NUL characters",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -124,6 +134,19 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &path, strip_position(&inner.to_string()))
         }
     })
+}
+
+/// The path of the first string (or key) holding a NUL character.
+fn nul_path(v: &serde_json::Value, path: String) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some(path),
+        serde_json::Value::Array(a) => a.iter().enumerate().find_map(|(i, x)| nul_path(x, format!("{path}[{i}]"))),
+        serde_json::Value::Object(o) => o.iter().find_map(|(k, x)| {
+            let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            if k.contains('\0') { Some(p) } else { nul_path(x, p) }
+        }),
+        _ => None,
+    }
 }
 
 fn strip_position(message: &str) -> String {

@@ -28,6 +28,14 @@ pub fn check_id(field: &str, id: &str, problems: &mut Problems) {
     }
 }
 
+/// Checks a date is in years 1 to 9999 (what both databases store).
+pub fn check_date(field: &str, date: NaiveDate, problems: &mut Problems) {
+    use chrono::Datelike;
+    if !(1..=9999).contains(&date.year()) {
+        problems.push(field, "must be a date in the years 1 to 9999");
+    }
+}
+
 fn check_micros(field: &str, q: Qty, problems: &mut Problems) -> i64 {
     q.micros(field).unwrap_or_else(|e| {
         if let StoreError::Invalid(list) = e {
@@ -435,6 +443,11 @@ pub async fn add_bom_version(
     let mut problems = Problems::default();
     if parent_item.source == Source::Buy.as_str() {
         problems.push("parent", format!("'{parent}' is a buy item and cannot have components"));
+    }
+    for (field, date) in [("valid_from", body.valid_from), ("valid_to", body.valid_to)] {
+        if let Some(d) = date {
+            check_date(field, d, &mut problems);
+        }
     }
     if let (Some(from), Some(to)) = (body.valid_from, body.valid_to)
         && to <= from

@@ -43,6 +43,18 @@ impl CalendarBody {
         if !(1..=mrp::parse::MAX_PERIODS).contains(&self.periods) {
             problems.push(format!("{prefix}periods"), format!("must be between 1 and {}", mrp::parse::MAX_PERIODS));
         }
+        let days = u64::from(self.bucket_days) * u64::from(self.periods);
+        let end = self.start.checked_add_days(chrono::Days::new(days));
+        if !(2..=9999).contains(&self.start.year()) || end.is_none_or(|e| e.year() > 9999) {
+            problems.push(format!("{prefix}start"), "the horizon must lie within the years 2 to 9999");
+        }
+    }
+
+    /// Checks the calendar, naming fields under `prefix` (e.g. `calendar.`).
+    pub fn validate(&self, prefix: &str) -> Result<(), StoreError> {
+        let mut problems = Problems::default();
+        self.check(prefix, &mut problems);
+        problems.finish()
     }
 
     fn to_mrp(self) -> mrp::Calendar {
@@ -157,7 +169,7 @@ pub async fn live_scenario(
             demand.push(mrp::Demand {
                 id: format!("negative-stock:{}", m.id),
                 item: m.id.clone(),
-                date: calendar.start - chrono::Days::new(1),
+                date: calendar.start.checked_sub_days(chrono::Days::new(1)).unwrap_or(calendar.start),
                 quantity: from_micros(-available),
                 kind: mrp::DemandKind::Order,
             });
@@ -277,6 +289,7 @@ fn apply_overrides(s: &mut mrp::Scenario, o: &Overrides) -> Result<(), StoreErro
             problems.push(f("quantity"), "must not be negative");
         }
         master::check_id(&f("id"), &d.id, &mut problems);
+        master::check_date(&f("date"), d.date, &mut problems);
         let new = mrp::Demand {
             id: d.id.clone(),
             item: d.item.clone(),

@@ -236,6 +236,7 @@ pub async fn export_scenario(
         Some(c) => c,
         None => planning::default_calendar(conn).await?,
     };
+    calendar.validate("")?;
     let s = planning::live_scenario(conn, name, calendar).await?;
     Ok(serde_json::to_string_pretty(&mrp::export::ScenarioDocument(&s)).expect("scenario serialises"))
 }

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::entity::{demand, item, supply_order};
 use crate::error::{Problems, StoreError};
 use crate::ledger::{self, Movement, MovementBody};
-use crate::master::{Page, PageQuery, check_id};
+use crate::master::{Page, PageQuery, check_date, check_id};
 use crate::names::{DemandKind, MovementKind, StockStatus, SupplyKind, SupplyStatus};
 use crate::qty::Qty;
 
@@ -94,6 +94,7 @@ pub async fn put_demands(txn: &impl ConnectionTrait, rows: &[Demand], prefix: &s
         if unknown.contains(&d.item) {
             problems.push(field(&p, "item"), format!("'{}' is not an item", d.item));
         }
+        check_date(&field(&p, "date"), d.date, &mut problems);
         let q = d.quantity.micros(&field(&p, "quantity")).unwrap_or_else(|e| {
             if let StoreError::Invalid(l) = e {
                 problems.0.extend(l);
@@ -257,6 +258,7 @@ pub async fn put_supply_orders(
         if unknown.contains(&s.item) {
             problems.push(field(&p, "item"), format!("'{}' is not an item", s.item));
         }
+        check_date(&field(&p, "due_date"), s.due_date, &mut problems);
         let q = s.quantity.micros(&field(&p, "quantity")).unwrap_or_else(|e| {
             if let StoreError::Invalid(l) = e {
                 problems.0.extend(l);
