@@ -224,7 +224,6 @@ impl MigrationTrait for Migration {
             ("ux_api_tokens_hash", "api_tokens", &["token_hash"][..], true),
             ("ux_api_tokens_name", "api_tokens", &["name"][..], true),
             ("ux_idempotency_actor_key", "idempotency_keys", &["actor", "key"][..], true),
-            ("ix_audit_at", "audit_log", &["at"][..], false),
         ];
         for (name, table, columns, unique) in indexes {
             let mut index = Index::create();
