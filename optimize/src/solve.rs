@@ -211,6 +211,7 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
                 time_limit: s.remaining().max(1.0),
                 gap: options.gap,
                 start: None,
+                quick: false,
             },
         );
         let Ok(lp) = lp else {
@@ -261,6 +262,7 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
                 time_limit: (limit - 0.5).max(1.0),
                 gap: options.gap,
                 start: start.as_ref(),
+                quick: false,
             },
         ) {
             Ok(full) => {
@@ -351,7 +353,10 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
                 Mode::Relaxed
             }
         };
-        let r = solve(s.prep, &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-3, start: Some(&start) });
+        let r = solve(
+            s.prep,
+            &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-3, start: Some(&start), quick: true },
+        );
         match r {
             Ok(sol) if (a..b).all(|u| (0..p.items.len()).all(|i| is_integral(sol.setup[i][u]))) => {
                 for i in 0..p.items.len() {
@@ -387,7 +392,14 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
                     let all_fixed = |i: usize, u: usize| Mode::Fixed(fixed[i][u]);
                     if let Ok(sol) = solve(
                         s.prep,
-                        &SolveOptions { mode: &all_fixed, cuts: &[], time_limit: 5.0, gap: 1e-3, start: None },
+                        &SolveOptions {
+                            mode: &all_fixed,
+                            cuts: &[],
+                            time_limit: 5.0,
+                            gap: 1e-3,
+                            start: None,
+                            quick: true,
+                        },
                     ) {
                         s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, "relax-and-fix (rounded)");
                     }
@@ -463,9 +475,10 @@ fn fix_and_optimise(s: &mut Search<'_, '_>, cuts: &[Cut], until: f64) {
                 |i: usize, u: usize| if frees(p, hood, i, u) { Mode::Integer } else { Mode::Fixed(setups[i][u]) };
             let start = s.best.clone();
             let limit = ((until - s.elapsed()) / 4.0).clamp(1.0, 10.0);
-            if let Ok(sol) =
-                solve(s.prep, &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-4, start: Some(&start) })
-                && s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, &format!("fix-and-optimise {hood:?}"))
+            if let Ok(sol) = solve(
+                s.prep,
+                &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-4, start: Some(&start), quick: false },
+            ) && s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, &format!("fix-and-optimise {hood:?}"))
             {
                 improved_in_round = true;
             }
