@@ -6,8 +6,11 @@
 //!    inequalities ([`crate::mip`]); its value is a valid lower bound.
 //! 3. **Relax-and-fix** over time windows: setups of the window are binary,
 //!    earlier ones fixed, later ones relaxed; the window moves forward. Each
-//!    step is feasible whenever the previous one was, so it always ends
-//!    with a plan.
+//!    step starts CBC (in quick mode: no preprocessing, root cuts or root
+//!    heuristics, whose time CBC's limit does not bound) from the previous
+//!    step's plan cut off at the window, which is feasible, so CBC always
+//!    has an answer; a step without an integral answer in time keeps the
+//!    setups its relaxation used.
 //! 4. **Fix-and-optimise** (on larger models): re-optimise the setups of one
 //!    time window at a time with all others fixed at the incumbent, keeping
 //!    improvements.
