@@ -6,8 +6,9 @@
 //!    inequalities ([`crate::mip`]); its value is a valid lower bound.
 //! 3. **Relax-and-fix** over time windows: setups of the window are binary,
 //!    earlier ones fixed, later ones relaxed; the window moves forward. Each
-//!    step starts CBC (in quick mode: no preprocessing, root cuts or root
-//!    heuristics, whose time CBC's limit does not bound) from the previous
+//!    step starts CBC (when a step has under 3 s, in quick mode: no
+//!    preprocessing, root cuts or root heuristics, whose time CBC's limit
+//!    does not bound) from the previous
 //!    step's plan cut off at the window, which is feasible, so CBC always
 //!    has an answer; a step without an integral answer in time keeps the
 //!    setups its relaxation used.
@@ -358,7 +359,7 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
         };
         let r = solve(
             s.prep,
-            &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-3, start: Some(&start), quick: true },
+            &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-3, start: Some(&start), quick: limit < 3.0 },
         );
         match r {
             Ok(sol) if (a..b).all(|u| (0..p.items.len()).all(|i| is_integral(sol.setup[i][u]))) => {
