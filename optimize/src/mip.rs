@@ -365,6 +365,10 @@ pub struct SolveOptions<'a> {
     pub gap: f64,
     /// A plan to start from (must be feasible for the model to help).
     pub start: Option<&'a Plan>,
+    /// Quick mode for relax-and-fix steps: no CBC preprocessing, root cuts
+    /// or root heuristics, whose time CBC's limit does not bound (the step
+    /// starts from a feasible plan, so it always has an answer).
+    pub quick: bool,
 }
 
 /// Builds and solves one model.
@@ -512,6 +516,11 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
     // Keep CBC and its LP solver quiet: standard output may carry the result.
     model.set_parameter("log", "0");
     model.set_parameter("slogLevel", "0");
+    if opts.quick {
+        model.set_parameter("cuts", "off");
+        model.set_parameter("preprocess", "off");
+        model.set_parameter("heuristicsOnOff", "off");
+    }
     if any_integer {
         model = model.with_mip_gap(opts.gap as f32).map_err(|e| MipError::NoSolution(e.to_string()))?;
     }
@@ -743,7 +752,14 @@ mod tests {
         let prep = Prepared::new(&p);
         let s = solve(
             &prep,
-            &SolveOptions { mode: &|_, _| Mode::Integer, cuts: &[], time_limit: 20.0, gap: 0.0, start: None },
+            &SolveOptions {
+                mode: &|_, _| Mode::Integer,
+                cuts: &[],
+                time_limit: 20.0,
+                gap: 0.0,
+                start: None,
+                quick: false,
+            },
         )
         .unwrap();
         assert!((s.objective - 864.0).abs() < 1e-6, "{}", s.objective);
@@ -760,8 +776,18 @@ mod tests {
         let prep = Prepared::new(&p);
         let mut cuts = Vec::new();
         let lp = |cuts: &[Cut]| {
-            solve(&prep, &SolveOptions { mode: &|_, _| Mode::Relaxed, cuts, time_limit: 10.0, gap: 0.0, start: None })
-                .unwrap()
+            solve(
+                &prep,
+                &SolveOptions {
+                    mode: &|_, _| Mode::Relaxed,
+                    cuts,
+                    time_limit: 10.0,
+                    gap: 0.0,
+                    start: None,
+                    quick: false,
+                },
+            )
+            .unwrap()
         };
         let first = lp(&cuts).objective;
         let mut last = first;
@@ -844,9 +870,11 @@ mod cut_validity {
     }
 
     fn optimum(prep: &Prepared<'_>, cuts: &[Cut]) -> f64 {
-        let s =
-            solve(prep, &SolveOptions { mode: &|_, _| Mode::Integer, cuts, time_limit: 30.0, gap: 0.0, start: None })
-                .unwrap();
+        let s = solve(
+            prep,
+            &SolveOptions { mode: &|_, _| Mode::Integer, cuts, time_limit: 30.0, gap: 0.0, start: None, quick: false },
+        )
+        .unwrap();
         assert_eq!(s.stop, Stop::Optimal);
         s.objective
     }
@@ -862,7 +890,14 @@ mod cut_validity {
             for _ in 0..15 {
                 let lp = solve(
                     &prep,
-                    &SolveOptions { mode: &|_, _| Mode::Relaxed, cuts: &cuts, time_limit: 10.0, gap: 0.0, start: None },
+                    &SolveOptions {
+                        mode: &|_, _| Mode::Relaxed,
+                        cuts: &cuts,
+                        time_limit: 10.0,
+                        gap: 0.0,
+                        start: None,
+                        quick: false,
+                    },
                 )
                 .unwrap();
                 lp_bound = lp.objective;

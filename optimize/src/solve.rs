@@ -6,8 +6,12 @@
 //!    inequalities ([`crate::mip`]); its value is a valid lower bound.
 //! 3. **Relax-and-fix** over time windows: setups of the window are binary,
 //!    earlier ones fixed, later ones relaxed; the window moves forward. Each
-//!    step is feasible whenever the previous one was, so it always ends
-//!    with a plan.
+//!    step starts CBC (when a step has under 3 s, in quick mode: no
+//!    preprocessing, root cuts or root heuristics, whose time CBC's limit
+//!    does not bound) from the previous
+//!    step's plan cut off at the window, which is feasible, so CBC always
+//!    has an answer; a step without an integral answer in time keeps the
+//!    setups its relaxation used.
 //! 4. **Fix-and-optimise** (on larger models): re-optimise the setups of one
 //!    time window at a time with all others fixed at the incumbent, keeping
 //!    improvements.
@@ -211,6 +215,7 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
                 time_limit: s.remaining().max(1.0),
                 gap: options.gap,
                 start: None,
+                quick: false,
             },
         );
         let Ok(lp) = lp else {
@@ -261,6 +266,7 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
                 time_limit: (limit - 0.5).max(1.0),
                 gap: options.gap,
                 start: start.as_ref(),
+                quick: false,
             },
         ) {
             Ok(full) => {
@@ -351,7 +357,10 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
                 Mode::Relaxed
             }
         };
-        let r = solve(s.prep, &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-3, start: Some(&start) });
+        let r = solve(
+            s.prep,
+            &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-3, start: Some(&start), quick: limit < 3.0 },
+        );
         match r {
             Ok(sol) if (a..b).all(|u| (0..p.items.len()).all(|i| is_integral(sol.setup[i][u]))) => {
                 for i in 0..p.items.len() {
@@ -387,7 +396,14 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
                     let all_fixed = |i: usize, u: usize| Mode::Fixed(fixed[i][u]);
                     if let Ok(sol) = solve(
                         s.prep,
-                        &SolveOptions { mode: &all_fixed, cuts: &[], time_limit: 5.0, gap: 1e-3, start: None },
+                        &SolveOptions {
+                            mode: &all_fixed,
+                            cuts: &[],
+                            time_limit: 5.0,
+                            gap: 1e-3,
+                            start: None,
+                            quick: true,
+                        },
                     ) {
                         s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, "relax-and-fix (rounded)");
                     }
@@ -463,9 +479,10 @@ fn fix_and_optimise(s: &mut Search<'_, '_>, cuts: &[Cut], until: f64) {
                 |i: usize, u: usize| if frees(p, hood, i, u) { Mode::Integer } else { Mode::Fixed(setups[i][u]) };
             let start = s.best.clone();
             let limit = ((until - s.elapsed()) / 4.0).clamp(1.0, 10.0);
-            if let Ok(sol) =
-                solve(s.prep, &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-4, start: Some(&start) })
-                && s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, &format!("fix-and-optimise {hood:?}"))
+            if let Ok(sol) = solve(
+                s.prep,
+                &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-4, start: Some(&start), quick: false },
+            ) && s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, &format!("fix-and-optimise {hood:?}"))
             {
                 improved_in_round = true;
             }
