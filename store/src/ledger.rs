@@ -4,15 +4,15 @@
 //! A movement has at most two legs, a `from` position it takes stock out of
 //! and a `to` position it puts stock into, and both legs change in the same
 //! transaction as the ledger row. Postings go in batches
-//! ([`post_movements`]): the positions they touch are locked, read, changed
-//! in memory in posting order and written back, so concurrent postings on
-//! one position serialise on its row and none is lost; a movement that would
+//! ([`post_movements`]): each position changes by one atomic
+//! `quantity = quantity + delta` upsert, so concurrent postings on one
+//! position serialise on its row and none is lost; a movement that would
 //! leave stock negative is refused alone.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
     Statement,
@@ -243,15 +243,16 @@ type PositionKey = (String, String, String, String);
 /// statements, whatever their count: the group commit behind `POST
 /// /movements`. They apply in order, each against the stock the ones before
 /// it left; a movement that is invalid or would drive stock negative gets
-/// its own error and changes nothing, the others still post. Positions are
-/// locked (`FOR UPDATE`, in key order, as they are created) before they are
-/// read, so concurrent batches serialise on shared positions and never lose
-/// an update.
+/// its own error and changes nothing, the others still post. The batch's net
+/// change is added to each position with one atomic upsert, which locks the
+/// rows in key order (concurrent batches serialise on shared positions,
+/// never lose an update and cannot deadlock); the postings are then replayed
+/// in order from the stock before the batch, and the change of any refused
+/// one is taken back out.
 pub async fn post_movements(
     txn: &impl ConnectionTrait,
     postings: &[(&str, &MovementBody)],
 ) -> Result<Vec<Result<Movement, StoreError>>, StoreError> {
-    let backend = txn.get_database_backend();
     let item_ids: BTreeSet<&str> = postings.iter().map(|(_, b)| b.item.as_str()).collect();
     let mut items = HashMap::new();
     for chunk in pow2_chunks(&item_ids.into_iter().collect::<Vec<_>>()) {
@@ -284,96 +285,40 @@ pub async fn post_movements(
     let mut planned: Vec<Result<Planned, StoreError>> =
         postings.iter().map(|(_, b)| plan_one(b, &items, &locations)).collect();
 
-    // Lock every position touched (creating missing ones at 0), then read them.
-    let mut keys: BTreeSet<PositionKey> = BTreeSet::new();
-    for p in planned.iter().flatten() {
-        for leg in p.from.iter().chain(p.to.iter()) {
-            keys.insert((p.item.clone(), leg.location.clone(), p.lot.clone(), leg.status.as_str().to_owned()));
+    // Net change per position of all valid postings.
+    let key_of =
+        |m: &Planned, leg: &Leg| (m.item.clone(), leg.location.clone(), m.lot.clone(), leg.status.as_str().to_owned());
+    let mut net: BTreeMap<PositionKey, i64> = BTreeMap::new();
+    for m in planned.iter().flatten() {
+        if let Some(leg) = &m.from {
+            *net.entry(key_of(m, leg)).or_default() -= m.quantity;
+        }
+        if let Some(leg) = &m.to {
+            *net.entry(key_of(m, leg)).or_default() += m.quantity;
         }
     }
-    let mut stock: HashMap<PositionKey, (i64, i64)> = HashMap::new();
-    let keys: Vec<PositionKey> = keys.into_iter().collect();
-    for chunk in pow2_chunks(&keys) {
-        let mut insert = Query::insert()
-            .into_table(position::Entity)
-            .columns([
-                position::Column::Item,
-                position::Column::Location,
-                position::Column::Lot,
-                position::Column::Status,
-                position::Column::Quantity,
-            ])
-            .on_conflict(
-                OnConflict::columns([
-                    position::Column::Item,
-                    position::Column::Location,
-                    position::Column::Lot,
-                    position::Column::Status,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .to_owned();
-        for k in chunk {
-            insert.values_panic([
-                k.0.as_str().into(),
-                k.1.as_str().into(),
-                k.2.as_str().into(),
-                k.3.as_str().into(),
-                0i64.into(),
-            ]);
-        }
-        txn.execute(&insert).await?;
-        let mut select = Query::select()
-            .columns([
-                position::Column::Id,
-                position::Column::Item,
-                position::Column::Location,
-                position::Column::Lot,
-                position::Column::Status,
-                position::Column::Quantity,
-            ])
-            .from(position::Entity)
-            // An OR of equalities, not a row-value IN list: both databases
-            // answer it from the unique key index instead of a scan.
-            .cond_where(chunk.iter().fold(Condition::any(), |any, k| {
-                any.add(
-                    Condition::all()
-                        .add(Expr::col(position::Column::Item).eq(k.0.as_str()))
-                        .add(Expr::col(position::Column::Location).eq(k.1.as_str()))
-                        .add(Expr::col(position::Column::Lot).eq(k.2.as_str()))
-                        .add(Expr::col(position::Column::Status).eq(k.3.as_str())),
-                )
-            }))
-            .order_by(position::Column::Item, sea_orm::sea_query::Order::Asc)
-            .order_by(position::Column::Location, sea_orm::sea_query::Order::Asc)
-            .order_by(position::Column::Lot, sea_orm::sea_query::Order::Asc)
-            .order_by(position::Column::Status, sea_orm::sea_query::Order::Asc)
-            .to_owned();
-        if backend == sea_orm::DbBackend::Postgres {
-            select.lock(sea_orm::sea_query::LockType::Update);
-        }
-        for row in txn.query_all(&select).await? {
-            let key = (
-                row.try_get("", "item")?,
-                row.try_get("", "location")?,
-                row.try_get("", "lot")?,
-                row.try_get("", "status")?,
-            );
-            stock.insert(key, (row.try_get("", "id")?, row.try_get("", "quantity")?));
-        }
-    }
-
-    // Apply in order, in memory.
-    let mut touched: BTreeSet<PositionKey> = BTreeSet::new();
+    // Apply the net changes in one atomic upsert per chunk, in key order (so
+    // concurrent batches lock rows in the same order and cannot deadlock);
+    // it locks each row and returns what it now holds.
+    let changes: Vec<(PositionKey, i64)> = net.into_iter().collect();
+    let after = add_to_positions(txn, &changes).await?;
+    // Replay the postings in order from the stock before the batch; refuse
+    // those that would drive stock negative, then take their change back out.
+    let mut stock: HashMap<PositionKey, i64> =
+        changes.iter().map(|(k, delta)| (k.clone(), after.get(k).copied().unwrap_or(0) - delta)).collect();
+    let mut undo: BTreeMap<PositionKey, i64> = BTreeMap::new();
     for p in planned.iter_mut() {
         let Ok(m) = p else { continue };
-        let key = |leg: &Leg| (m.item.clone(), leg.location.clone(), m.lot.clone(), leg.status.as_str().to_owned());
         if let Some(leg) = &m.from {
-            let have = stock[&key(leg)].1;
+            let key = key_of(m, leg);
+            let have = stock[&key];
             let may_go_negative = leg.status == StockStatus::Available && m.allow_negative;
             if have - m.quantity < 0 && !may_go_negative {
                 let lot = if m.lot.is_empty() { String::new() } else { format!(" lot '{}'", m.lot) };
+                *undo.entry(key).or_default() += m.quantity;
+                if let Some(to) = &m.to {
+                    *undo.entry(key_of(m, to)).or_default() -= m.quantity;
+                }
                 *p = Err(StoreError::conflict(
                     "insufficient_stock",
                     format!(
@@ -387,43 +332,17 @@ pub async fn post_movements(
                 ));
                 continue;
             }
-            stock.get_mut(&key(leg)).expect("locked above").1 -= m.quantity;
-            touched.insert(key(leg));
+            *stock.get_mut(&key).expect("every leg has a position") -= m.quantity;
         }
         if let Some(leg) = &m.to {
-            stock.get_mut(&key(leg)).expect("locked above").1 += m.quantity;
-            touched.insert(key(leg));
+            *stock.get_mut(&key_of(m, leg)).expect("every leg has a position") += m.quantity;
         }
+    }
+    let undo: Vec<(PositionKey, i64)> = undo.into_iter().filter(|(_, d)| *d != 0).collect();
+    if !undo.is_empty() {
+        add_to_positions(txn, &undo).await?;
     }
 
-    // Write the new quantities, then the ledger rows.
-    let touched: Vec<&PositionKey> = touched.iter().collect();
-    for chunk in pow2_chunks(&touched) {
-        let mut upsert = Query::insert()
-            .into_table(position::Entity)
-            .columns([
-                position::Column::Id,
-                position::Column::Item,
-                position::Column::Location,
-                position::Column::Lot,
-                position::Column::Status,
-                position::Column::Quantity,
-            ])
-            .on_conflict(OnConflict::column(position::Column::Id).update_column(position::Column::Quantity).to_owned())
-            .to_owned();
-        for k in chunk {
-            let (id, quantity) = stock[*k];
-            upsert.values_panic([
-                id.into(),
-                k.0.as_str().into(),
-                k.1.as_str().into(),
-                k.2.as_str().into(),
-                k.3.as_str().into(),
-                quantity.into(),
-            ]);
-        }
-        txn.execute(&upsert).await?;
-    }
     let now = Utc::now();
     let rows: Vec<movement::ActiveModel> = planned
         .iter()
@@ -457,6 +376,63 @@ pub async fn post_movements(
         .into_iter()
         .map(|p| p.map(|_| Movement::from_model(saved.next().expect("one row per posted movement"))))
         .collect())
+}
+
+/// Adds each delta to its position (creating it), atomically, and returns
+/// the new quantities.
+async fn add_to_positions(
+    txn: &impl ConnectionTrait,
+    changes: &[(PositionKey, i64)],
+) -> Result<HashMap<PositionKey, i64>, StoreError> {
+    let mut out = HashMap::with_capacity(changes.len());
+    for chunk in pow2_chunks(changes) {
+        let mut upsert = Query::insert()
+            .into_table(position::Entity)
+            .columns([
+                position::Column::Item,
+                position::Column::Location,
+                position::Column::Lot,
+                position::Column::Status,
+                position::Column::Quantity,
+            ])
+            .on_conflict(
+                OnConflict::columns([
+                    position::Column::Item,
+                    position::Column::Location,
+                    position::Column::Lot,
+                    position::Column::Status,
+                ])
+                .value(position::Column::Quantity, Expr::cust("positions.quantity + excluded.quantity"))
+                .to_owned(),
+            )
+            .returning(Query::returning().columns([
+                position::Column::Item,
+                position::Column::Location,
+                position::Column::Lot,
+                position::Column::Status,
+                position::Column::Quantity,
+            ]))
+            .to_owned();
+        for ((item, location, lot, status), delta) in chunk {
+            upsert.values_panic([
+                item.as_str().into(),
+                location.as_str().into(),
+                lot.as_str().into(),
+                status.as_str().into(),
+                (*delta).into(),
+            ]);
+        }
+        for row in txn.query_all(&upsert).await? {
+            let key = (
+                row.try_get("", "item")?,
+                row.try_get("", "location")?,
+                row.try_get("", "lot")?,
+                row.try_get("", "status")?,
+            );
+            out.insert(key, row.try_get("", "quantity")?);
+        }
+    }
+    Ok(out)
 }
 
 /// Filters for position queries.

@@ -49,6 +49,8 @@ async fn a_batch_applies_in_order_and_refuses_alone() {
                 Box::pin(async move {
                     master::put_location(txn, &Location { id: "A".into(), name: None, kind: LocationKind::PlantStore })
                         .await?;
+                    master::put_location(txn, &Location { id: "B".into(), name: None, kind: LocationKind::WipArea })
+                        .await?;
                     let item = Item {
                         id: "NUT".into(),
                         name: None,
@@ -74,6 +76,8 @@ async fn a_batch_applies_in_order_and_refuses_alone() {
             movement(MovementKind::Receipt, "BOLT", 1, "A"), // refused: no such item
             movement(MovementKind::Issue, "NUT", 2, "A"),    // ok: exactly 2 left
             movement(MovementKind::Receipt, "NUT", 10, "A"),
+            MovementBody { to_location: Some("B".into()), ..movement(MovementKind::Transfer, "NUT", 11, "A") }, // refused: 10 left
+            MovementBody { to_location: Some("B".into()), ..movement(MovementKind::Transfer, "NUT", 4, "A") },
         ];
         let results = store
             .write(move |txn| {
@@ -85,14 +89,15 @@ async fn a_batch_applies_in_order_and_refuses_alone() {
             .await
             .unwrap();
         let ok: Vec<bool> = results.iter().map(Result::is_ok).collect();
-        assert_eq!(ok, [true, true, false, false, true, true], "{url}");
+        assert_eq!(ok, [true, true, false, false, true, true, false, true], "{url}: {results:?}");
         assert!(results[2].as_ref().unwrap_err().to_string().contains("only 2"), "{:?}", results[2]);
         let ids: Vec<i64> = results.iter().flatten().map(|m| m.id).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "ledger ids follow posting order: {ids:?}");
         let stock = ledger::item_stock(store.conn(), "NUT").await.unwrap();
         assert_eq!(stock.available.0, Decimal::from(10));
-        assert_eq!(stock.positions.len(), 1);
-        assert_eq!(stock.positions[0].status, StockStatus::Available);
+        let at: Vec<(String, Decimal)> = stock.positions.iter().map(|p| (p.location.clone(), p.quantity.0)).collect();
+        assert_eq!(at, [("A".to_owned(), Decimal::from(6)), ("B".to_owned(), Decimal::from(4))], "{url}");
+        assert!(stock.positions.iter().all(|p| p.status == StockStatus::Available));
         assert!(ledger::reconcile(store.conn()).await.unwrap().is_empty());
     }
 }
