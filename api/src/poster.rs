@@ -91,7 +91,9 @@ async fn writer(store: Store, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiv
     }
 }
 
-fn replay(stored: &StoredResponse, request_hash: &str) -> Answer {
+/// The stored first response, if `request_hash` is the same request; else
+/// the key was reused for another request (422).
+pub fn replay(stored: &StoredResponse, request_hash: &str) -> Answer {
     if stored.request_hash != request_hash {
         return Err(ApiError::field(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -224,16 +224,8 @@ where
 }
 
 fn replay(stored: StoredResponse, request_hash: &str) -> Result<Response, ApiError> {
-    if stored.request_hash != request_hash {
-        return Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "Idempotency-Key",
-            "was already used for a different request",
-        ));
-    }
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    Ok(json_response(status, stored.body, true))
+    let (status, body, _) = crate::poster::replay(&stored, request_hash)?;
+    Ok(json_response(status, body, true))
 }
 
 /// A JSON body with a status, marked when it replays a stored response.

@@ -148,19 +148,7 @@ pub async fn record_audit(
     action: &str,
     entry: &AuditEntry,
 ) -> Result<(), StoreError> {
-    audit::Entity::insert(audit::ActiveModel {
-        at: Set(Utc::now()),
-        actor: Set(caller.name.clone()),
-        role: Set(caller.role.as_str().to_owned()),
-        action: Set(action.to_owned()),
-        entity: Set(entry.entity.to_owned()),
-        entity_id: Set(entry.entity_id.clone()),
-        detail: Set(entry.detail.clone()),
-        ..Default::default()
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
+    record_audits(txn, &[(caller, action, entry)]).await
 }
 
 /// Appends many audit records with one statement.
@@ -314,16 +302,5 @@ pub async fn save_response(
     key: &str,
     response: &StoredResponse,
 ) -> Result<(), StoreError> {
-    idempotency::Entity::insert(idempotency::ActiveModel {
-        actor: Set(actor.to_owned()),
-        key: Set(key.to_owned()),
-        request_hash: Set(response.request_hash.clone()),
-        status: Set(i32::from(response.status)),
-        response: Set(response.body.clone()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
+    save_responses(txn, &[(actor, key, response.clone())]).await
 }
