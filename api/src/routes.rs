@@ -272,6 +272,28 @@ pub async fn put_work_centre(
     .await
 }
 
+/// Deletes a work centre no routing uses.
+#[utoipa::path(delete, path = "/work-centres/{id}", tag = "master data", params(("id" = String, Path, description = "Work centre id")),
+    responses((status = 200), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_work_centre(
+    State(s): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    PathParam(id): PathParam<String>,
+) -> Result<Response, ApiError> {
+    write(&s, &auth, PLANNER, &headers, "DELETE /work-centres/{id}", id.clone().as_bytes(), move |txn| {
+        Box::pin(async move {
+            master::delete_work_centre(txn, &id).await?;
+            Ok((
+                StatusCode::OK,
+                serde_json::json!({ "deleted": id }),
+                audit("work_centre", id.clone(), Some("deleted".into())),
+            ))
+        })
+    })
+    .await
+}
+
 /// Every stocking location.
 #[utoipa::path(get, path = "/locations", tag = "master data", responses((status = 200, body = Vec<Location>)))]
 pub async fn list_locations(State(s): State<AppState>, _auth: Auth) -> Result<Json<Vec<Location>>, ApiError> {
@@ -295,6 +317,28 @@ pub async fn put_location(
         Box::pin(async move {
             master::put_location(txn, &loc).await?;
             Ok((StatusCode::OK, json(&loc), audit("location", loc.id.clone(), None)))
+        })
+    })
+    .await
+}
+
+/// Deletes a location that has never held stock.
+#[utoipa::path(delete, path = "/locations/{id}", tag = "master data", params(("id" = String, Path, description = "Location id")),
+    responses((status = 200), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_location(
+    State(s): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    PathParam(id): PathParam<String>,
+) -> Result<Response, ApiError> {
+    write(&s, &auth, PLANNER, &headers, "DELETE /locations/{id}", id.clone().as_bytes(), move |txn| {
+        Box::pin(async move {
+            master::delete_location(txn, &id).await?;
+            Ok((
+                StatusCode::OK,
+                serde_json::json!({ "deleted": id }),
+                audit("location", id.clone(), Some("deleted".into())),
+            ))
         })
     })
     .await

@@ -235,6 +235,23 @@ async fn ledger_keeps_positions_equal_to_movements() {
         let ledger = app.ok("GET", "/movements?item=BOLT", PLANNER, None).await;
         assert_eq!(ledger["rows"].as_array().unwrap().len(), 4);
         assert_eq!(app.ok("GET", "/inventory/reconcile", PLANNER, None).await, json!([]));
+        // A location the ledger refers to stays; an unused one can go.
+        let (s, e) = app.call("DELETE", "/locations/DC-1", PLANNER, None).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("location_in_use")));
+        app.ok("PUT", "/locations/SPARE", PLANNER, Some(json!({"id": "SPARE", "kind": "wip_area"}))).await;
+        app.ok("DELETE", "/locations/SPARE", PLANNER, None).await;
+        app.ok("PUT", "/work-centres/WELD", PLANNER, Some(json!({"id": "WELD", "hours_per_day": 16}))).await;
+        app.ok(
+            "PUT",
+            "/items/SHELF/routing",
+            PLANNER,
+            Some(json!([{"sequence": 10, "work_centre": "WELD", "run_hours_per_unit": "0.25"}])),
+        )
+        .await;
+        let (s, _) = app.call("DELETE", "/work-centres/WELD", PLANNER, None).await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        app.ok("PUT", "/items/SHELF/routing", PLANNER, Some(json!([]))).await;
+        app.ok("DELETE", "/work-centres/WELD", PLANNER, None).await;
     }
 }
 
@@ -549,6 +566,9 @@ async fn bad_input_gets_4xx_naming_the_field_and_writes_nothing() {
                 "",
             ),
             ("GET", "/items", "wrong-token", None, 401, ""),
+            ("DELETE", "/locations/MARS", PLANNER, None, 404, ""),
+            ("DELETE", "/work-centres/NOPE", PLANNER, None, 404, ""),
+            ("DELETE", "/items/BOLT", PLANNER, None, 409, ""),
             (
                 "PUT",
                 "/items/N",

@@ -674,6 +674,23 @@ pub async fn put_work_centre(txn: &impl ConnectionTrait, wc: &WorkCentre) -> Res
     Ok(())
 }
 
+/// Deletes a work centre no routing uses.
+pub async fn delete_work_centre(txn: &impl ConnectionTrait, id: &str) -> Result<(), StoreError> {
+    if work_centre::Entity::find_by_id(id.to_owned()).one(txn).await?.is_none() {
+        return Err(StoreError::not_found("work centre", id));
+    }
+    let used =
+        routing_operation::Entity::find().filter(routing_operation::Column::WorkCentre.eq(id)).count(txn).await?;
+    if used > 0 {
+        return Err(StoreError::conflict(
+            "work_centre_in_use",
+            format!("work centre '{id}' is used by {used} routing operations and cannot be deleted"),
+        ));
+    }
+    work_centre::Entity::delete_by_id(id.to_owned()).exec(txn).await?;
+    Ok(())
+}
+
 /// Every work centre, in id order.
 pub async fn list_work_centres(conn: &impl ConnectionTrait) -> Result<Vec<WorkCentre>, StoreError> {
     Ok(work_centre::Entity::find()
@@ -795,6 +812,35 @@ pub async fn put_location(txn: &impl ConnectionTrait, loc: &Location) -> Result<
     )
     .exec_without_returning(txn)
     .await?;
+    Ok(())
+}
+
+/// Deletes a location that has never held stock (the ledger refers to it
+/// otherwise, and ledger rows are never removed).
+pub async fn delete_location(txn: &impl ConnectionTrait, id: &str) -> Result<(), StoreError> {
+    if location::Entity::find_by_id(id.to_owned()).one(txn).await?.is_none() {
+        return Err(StoreError::not_found("location", id));
+    }
+    let used = movement::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(movement::Column::FromLocation.eq(id))
+                .add(movement::Column::ToLocation.eq(id)),
+        )
+        .count(txn)
+        .await?
+        + supply_order::Entity::find().filter(supply_order::Column::Location.eq(id)).count(txn).await?;
+    if used > 0 {
+        return Err(StoreError::conflict(
+            "location_in_use",
+            format!("location '{id}' is referred to by movements or supply orders and cannot be deleted"),
+        ));
+    }
+    crate::entity::position::Entity::delete_many()
+        .filter(crate::entity::position::Column::Location.eq(id))
+        .exec(txn)
+        .await?;
+    location::Entity::delete_by_id(id.to_owned()).exec(txn).await?;
     Ok(())
 }
 
