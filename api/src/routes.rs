@@ -43,6 +43,28 @@ fn must_match(field: &str, body: &str, path: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A DELETE: the service call in the write path, `{"deleted": id}` back.
+async fn delete<F>(
+    s: &AppState,
+    auth: &Auth,
+    roles: &[Role],
+    headers: &HeaderMap,
+    (action, entity): (&str, &'static str),
+    id: String,
+    service: F,
+) -> Result<Response, ApiError>
+where
+    F: for<'c> FnOnce(&'c sea_orm::DatabaseTransaction, String) -> store::db::TxFuture<'c, ()> + Send + 'static,
+{
+    write(s, auth, roles, headers, action, id.clone().as_bytes(), move |txn| {
+        Box::pin(async move {
+            service(txn, id.clone()).await?;
+            Ok((StatusCode::OK, serde_json::json!({ "deleted": id }), audit(entity, id, Some("deleted".into()))))
+        })
+    })
+    .await
+}
+
 /// Liveness and database reachability.
 #[utoipa::path(get, path = "/health", tag = "system", security(()),
     responses((status = 200, description = "The server and its database answer")))]
@@ -129,15 +151,8 @@ pub async fn delete_item(
     headers: HeaderMap,
     PathParam(id): PathParam<String>,
 ) -> Result<Response, ApiError> {
-    write(&s, &auth, PLANNER, &headers, "DELETE /items/{id}", id.clone().as_bytes(), move |txn| {
-        Box::pin(async move {
-            master::delete_item(txn, &id).await?;
-            Ok((
-                StatusCode::OK,
-                serde_json::json!({ "deleted": id }),
-                audit("item", id.clone(), Some("deleted".into())),
-            ))
-        })
+    delete(&s, &auth, PLANNER, &headers, ("DELETE /items/{id}", "item"), id, |txn, id| {
+        Box::pin(async move { master::delete_item(txn, &id).await })
     })
     .await
 }
@@ -281,15 +296,8 @@ pub async fn delete_work_centre(
     headers: HeaderMap,
     PathParam(id): PathParam<String>,
 ) -> Result<Response, ApiError> {
-    write(&s, &auth, PLANNER, &headers, "DELETE /work-centres/{id}", id.clone().as_bytes(), move |txn| {
-        Box::pin(async move {
-            master::delete_work_centre(txn, &id).await?;
-            Ok((
-                StatusCode::OK,
-                serde_json::json!({ "deleted": id }),
-                audit("work_centre", id.clone(), Some("deleted".into())),
-            ))
-        })
+    delete(&s, &auth, PLANNER, &headers, ("DELETE /work-centres/{id}", "work_centre"), id, |txn, id| {
+        Box::pin(async move { master::delete_work_centre(txn, &id).await })
     })
     .await
 }
@@ -331,15 +339,8 @@ pub async fn delete_location(
     headers: HeaderMap,
     PathParam(id): PathParam<String>,
 ) -> Result<Response, ApiError> {
-    write(&s, &auth, PLANNER, &headers, "DELETE /locations/{id}", id.clone().as_bytes(), move |txn| {
-        Box::pin(async move {
-            master::delete_location(txn, &id).await?;
-            Ok((
-                StatusCode::OK,
-                serde_json::json!({ "deleted": id }),
-                audit("location", id.clone(), Some("deleted".into())),
-            ))
-        })
+    delete(&s, &auth, PLANNER, &headers, ("DELETE /locations/{id}", "location"), id, |txn, id| {
+        Box::pin(async move { master::delete_location(txn, &id).await })
     })
     .await
 }
@@ -490,15 +491,8 @@ pub async fn delete_demand(
     headers: HeaderMap,
     PathParam(id): PathParam<String>,
 ) -> Result<Response, ApiError> {
-    write(&s, &auth, PLANNING, &headers, "DELETE /demand/{id}", id.clone().as_bytes(), move |txn| {
-        Box::pin(async move {
-            supply::delete_demand(txn, &id).await?;
-            Ok((
-                StatusCode::OK,
-                serde_json::json!({ "deleted": id }),
-                audit("demand", id.clone(), Some("deleted".into())),
-            ))
-        })
+    delete(&s, &auth, PLANNING, &headers, ("DELETE /demand/{id}", "demand"), id, |txn, id| {
+        Box::pin(async move { supply::delete_demand(txn, &id).await })
     })
     .await
 }
