@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(import_supply))
         .routes(routes!(receive))
         .routes(routes!(run_mrp, list_runs))
+        .routes(routes!(optimize))
         .routes(routes!(get_run))
         .routes(routes!(run_result))
         .routes(routes!(run_scenario))

@@ -767,6 +767,77 @@ pub async fn transition(
     .await
 }
 
+/// A request for a capacity-aware, cost-optimal plan of the live data.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizeRequest {
+    /// Horizon; default: the stored planning calendar.
+    #[serde(default)]
+    pub calendar: Option<CalendarBody>,
+    /// Solver budget in seconds, 1 to 300 (default 30).
+    #[serde(default)]
+    pub time_limit: Option<f64>,
+    /// Relative gap at which to stop, 0 to below 1 (default 0.01).
+    #[serde(default)]
+    pub gap: Option<f64>,
+    /// Cost coefficients: the `capacity.costs` object of the scenario
+    /// extension (setup_cost, holding_rate, holding_cost, backlog_cost,
+    /// safety_stock_cost); the optimiser's defaults otherwise.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub costs: Option<serde_json::Value>,
+}
+
+/// One optimisation at a time: each keeps a core busy for its time limit.
+static OPTIMIZING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// `takt optimize` on the live data: capacity from the work centres (hours
+/// per day on their working days) and routings, planned orders in the
+/// `mrp-result/1` format plus the `optimization` section (cost split, bound,
+/// gap, stop reason, work-centre load before and after). Writes nothing.
+#[utoipa::path(post, path = "/mrp/optimize", tag = "mrp", request_body = OptimizeRequest,
+    responses((status = 200, description = "The mrp-result/1 document with its optimization section"), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn optimize(State(s): State<AppState>, auth: Auth, bytes: Bytes) -> Result<Response, ApiError> {
+    auth.require(PLANNER)?;
+    let request: OptimizeRequest = parse_body(&bytes)?;
+    let time_limit = request.time_limit.unwrap_or(30.0);
+    if !(time_limit.is_finite() && (1.0..=300.0).contains(&time_limit)) {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "time_limit",
+            "must be 1 to 300 seconds",
+        ));
+    }
+    let gap = request.gap.unwrap_or(0.01);
+    if !(gap.is_finite() && (0.0..1.0).contains(&gap)) {
+        return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "gap", "must be from 0 to below 1"));
+    }
+    let calendar = match request.calendar {
+        Some(c) => c,
+        None => planning::default_calendar(s.store.conn()).await?,
+    };
+    let text = planning::live_capacity_scenario(s.store.conn(), calendar, request.costs).await?;
+    let _turn = OPTIMIZING.acquire().await.expect("the semaphore is never closed");
+    let outcome = tokio::task::spawn_blocking(move || {
+        let (scenario, network, capacity) = optimize::scenario::parse(&text).map_err(|e| {
+            let problems =
+                e.problems().into_iter().map(|p| store::FieldProblem { field: p.path, message: p.message }).collect();
+            ApiError::from(store::StoreError::Invalid(problems))
+        })?;
+        let options = optimize::solve::Options { time_limit, gap };
+        let opt = optimize::report::optimize_scenario(&scenario, &network, &capacity, &options)
+            .map_err(|e| ApiError::new(StatusCode::CONFLICT, "unplannable", e.to_string()))?;
+        let doc = optimize::report::result_document(&scenario, &network, &capacity, &opt, &options);
+        Ok::<_, ApiError>(serde_json::to_string(&doc).expect("result serialises"))
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the optimiser stopped unexpectedly")
+    })??;
+    Ok(raw_json(outcome))
+}
+
 /// The default planning calendar.
 #[utoipa::path(get, path = "/settings/calendar", tag = "mrp", responses((status = 200, body = CalendarBody)))]
 pub async fn get_calendar(State(s): State<AppState>, _auth: Auth) -> Result<Json<CalendarBody>, ApiError> {

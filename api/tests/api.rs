@@ -839,3 +839,35 @@ async fn quality_hold_stock_is_on_hold_for_mrp_and_receipts_close_orders() {
         assert!(scenario["receipts"].as_array().unwrap().is_empty(), "closed orders are no receipts");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optimize_plans_live_data_against_work_centre_capacity() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/bike-shop.json")).unwrap();
+    for url in databases().await {
+        let app = App::new(&url).await;
+        app.ok("POST", "/scenario", PLANNER, Some(serde_json::from_str(&text).unwrap())).await;
+        // 8 h a day on weekdays = 40 h per weekly bucket.
+        app.ok("PUT", "/work-centres/ASSEMBLY", PLANNER, Some(json!({"id": "ASSEMBLY", "hours_per_day": 8}))).await;
+        let ops = json!([{"sequence": 10, "work_centre": "ASSEMBLY", "setup_hours": 2, "run_hours_per_unit": "1.2"}]);
+        app.ok("PUT", "/items/CITY-BIKE/routing", PLANNER, Some(ops)).await;
+        let doc = app
+            .ok("POST", "/mrp/optimize", PLANNER, Some(json!({"time_limit": 10, "costs": {"setup_cost": 25}})))
+            .await;
+        let opt = &doc["optimization"];
+        assert!(opt["objective"].is_string(), "{opt}");
+        let centres = opt["work_centers"].as_array().unwrap();
+        assert_eq!(centres.len(), 1, "{opt}");
+        assert_eq!(centres[0]["id"], "ASSEMBLY");
+        assert!(doc["planned_orders"].as_array().is_some_and(|o| !o.is_empty()));
+        // Planned orders load the work centre within its 40 h plus no overtime.
+        let after = centres[0].to_string();
+        assert!(after.contains("40"), "{after}");
+        let (s, e) = app.call("POST", "/mrp/optimize", PLANNER, Some(json!({"time_limit": 0}))).await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("time_limit")));
+        let (s, e) = app.call("POST", "/mrp/optimize", PLANNER, Some(json!({"costs": {"setup_cost": -1}}))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert!(e["field"].as_str().unwrap_or("").contains("setup_cost"), "{e}");
+        let (s, _) = app.call("POST", "/mrp/optimize", OPERATOR, Some(json!({}))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+}

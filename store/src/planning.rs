@@ -770,3 +770,76 @@ pub async fn compare_runs(conn: &impl ConnectionTrait, base: i64, other: i64) ->
         exceptions_removed: ea.iter().filter(|e| !kb.contains(&key(e))).cloned().collect(),
     })
 }
+
+/// The live scenario with a `capacity` section (see
+/// `docs/scenario-capacity.md`) built from the database, for `takt
+/// optimize`: every work centre with its hours per bucket (hours per day
+/// times the working days in the bucket; buckets that differ from the first
+/// become calendar entries), one routing line per operation of a make item,
+/// and `costs` as given (the optimiser's defaults otherwise).
+pub async fn live_capacity_scenario(
+    conn: &impl ConnectionTrait,
+    calendar: CalendarBody,
+    costs: Option<serde_json::Value>,
+) -> Result<String, StoreError> {
+    use crate::entity::{routing_operation, work_centre};
+    calendar.validate("calendar.")?;
+    let scenario = live_scenario(conn, "live", calendar).await?;
+    let mut doc = serde_json::to_value(mrp::export::ScenarioDocument(&scenario)).expect("scenario serialises");
+    let cal = scenario.calendar;
+    let mut centres = Vec::new();
+    for wc in work_centre::Entity::find().order_by_asc(work_centre::Column::Id).all(conn).await? {
+        let days: Vec<&str> = wc.working_days.split(',').collect();
+        let hours_in = |t: usize| {
+            let start = cal.bucket_start(t);
+            let working = (0..cal.bucket_days)
+                .filter(|d| {
+                    let day = start + chrono::Days::new(u64::from(*d));
+                    let name = day.weekday().to_string().to_lowercase();
+                    days.contains(&name.as_str())
+                })
+                .count();
+            from_micros(wc.hours_per_day) * Decimal::from(working)
+        };
+        let base = hours_in(0);
+        let exceptions: Vec<serde_json::Value> = (1..cal.len())
+            .filter_map(|t| {
+                let h = hours_in(t);
+                (h != base)
+                    .then(|| serde_json::json!({ "date": cal.bucket_start(t).to_string(), "hours": h.to_string() }))
+            })
+            .collect();
+        let mut centre = serde_json::json!({ "id": wc.id, "hours": base.to_string() });
+        if let Some(name) = wc.name {
+            centre["name"] = name.into();
+        }
+        if !exceptions.is_empty() {
+            centre["calendar"] = exceptions.into();
+        }
+        centres.push(centre);
+    }
+    let make: std::collections::HashSet<&str> =
+        scenario.items.iter().filter(|i| i.source == mrp::Source::Make).map(|i| i.id.as_str()).collect();
+    let routings: Vec<serde_json::Value> = routing_operation::Entity::find()
+        .order_by_asc(routing_operation::Column::Item)
+        .order_by_asc(routing_operation::Column::Sequence)
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter(|op| make.contains(op.item.as_str()))
+        .map(|op| {
+            serde_json::json!({
+                "item": op.item,
+                "work_center": op.work_centre,
+                "run_hours": from_micros(op.run_hours_per_unit).to_string(),
+                "setup_hours": from_micros(op.setup_hours).to_string(),
+            })
+        })
+        .collect();
+    let mut capacity = serde_json::json!({ "work_centers": centres, "routings": routings });
+    if let Some(costs) = costs {
+        capacity["costs"] = costs;
+    }
+    doc["capacity"] = capacity;
+    Ok(doc.to_string())
+}
