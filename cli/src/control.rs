@@ -168,6 +168,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             eprintln!("imported {}: {summary:?}", file.display());
         }
         bootstrap_admin(&store).await?;
+        prune_idempotency_keys(store.clone());
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
@@ -179,6 +180,27 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         api::serve(listener, api::AppState::new(store)).await.context("serving")?;
         Ok(())
     })
+}
+
+/// How long a stored response answers a repeated `Idempotency-Key`:
+/// `TAKT_IDEMPOTENCY_DAYS`, default 7.
+fn idempotency_days() -> i64 {
+    std::env::var("TAKT_IDEMPOTENCY_DAYS").ok().and_then(|d| d.parse().ok()).filter(|d| *d >= 1).unwrap_or(7)
+}
+
+/// Hourly, forgets stored responses older than the retention.
+fn prune_idempotency_keys(store: Store) {
+    let days = idempotency_days();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let before = chrono::Utc::now() - chrono::Duration::days(days);
+            if let Err(e) = access::prune_responses(store.conn(), before).await {
+                eprintln!("takt serve: pruning idempotency keys failed: {e}");
+            }
+        }
+    });
 }
 
 /// Makes sure someone can log in: `TAKT_ADMIN_TOKEN` is installed as an

@@ -304,3 +304,10 @@ pub async fn save_response(
 ) -> Result<(), StoreError> {
     save_responses(txn, &[(actor, key, response.clone())]).await
 }
+
+/// Forgets stored responses older than `before`: a retry after that long
+/// is treated as a new request. Returns how many were removed.
+pub async fn prune_responses(conn: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    let res = idempotency::Entity::delete_many().filter(idempotency::Column::CreatedAt.lt(before)).exec(conn).await?;
+    Ok(res.rows_affected)
+}

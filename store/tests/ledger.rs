@@ -101,3 +101,26 @@ async fn a_batch_applies_in_order_and_refuses_alone() {
         assert!(ledger::reconcile(store.conn()).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn old_idempotency_responses_are_pruned() {
+    use store::access::{self, StoredResponse};
+    for url in databases("prune").await {
+        let store = Store::connect(&url).await.unwrap();
+        store
+            .write(|txn| {
+                Box::pin(async move {
+                    let r = StoredResponse { request_hash: "h".into(), status: 201, body: "{}".into() };
+                    access::save_response(txn, "otto", "k1", &r).await
+                })
+            })
+            .await
+            .unwrap();
+        let past = chrono::Utc::now() - chrono::Duration::hours(1);
+        assert_eq!(access::prune_responses(store.conn(), past).await.unwrap(), 0, "{url}: a fresh response stays");
+        assert!(access::stored_response(store.conn(), "otto", "k1").await.unwrap().is_some());
+        let future = chrono::Utc::now() + chrono::Duration::hours(1);
+        assert_eq!(access::prune_responses(store.conn(), future).await.unwrap(), 1, "{url}");
+        assert!(access::stored_response(store.conn(), "otto", "k1").await.unwrap().is_none());
+    }
+}
