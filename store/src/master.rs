@@ -439,78 +439,145 @@ pub async fn add_bom_version(
     parent: &str,
     body: &BomBody,
 ) -> Result<BomVersion, StoreError> {
-    let parent_item = get_item(txn, parent).await?;
+    Ok(add_bom_versions(txn, &[(parent, body)], "").await?.remove(0))
+}
+
+/// Adds a new BOM version to each of several parents with a fixed number of
+/// queries (scenario import adds thousands at once). Field names in errors
+/// start with `prefix` and, for several versions, the parent:
+/// `bom.FRAME.lines[2].quantity`.
+pub async fn add_bom_versions(
+    txn: &impl ConnectionTrait,
+    versions: &[(&str, &BomBody)],
+    prefix: &str,
+) -> Result<Vec<BomVersion>, StoreError> {
+    use std::collections::{HashMap, HashSet};
+    let parents: Vec<&str> = versions.iter().map(|(p, _)| *p).collect();
+    let components: Vec<&str> =
+        versions.iter().flat_map(|(_, b)| b.lines.iter().map(|l| l.component.as_str())).collect();
+    let mut sources: HashMap<String, String> = HashMap::new();
+    let wanted: Vec<&str> =
+        parents.iter().chain(components.iter()).copied().collect::<HashSet<_>>().into_iter().collect();
+    for chunk in crate::db::pow2_chunks(&wanted) {
+        let rows: Vec<(String, String)> = item::Entity::find()
+            .select_only()
+            .columns([item::Column::Id, item::Column::Source])
+            .filter(item::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        sources.extend(rows);
+    }
     let mut problems = Problems::default();
-    if parent_item.source == Source::Buy.as_str() {
-        problems.push("parent", format!("'{parent}' is a buy item and cannot have components"));
-    }
-    for (field, date) in [("valid_from", body.valid_from), ("valid_to", body.valid_to)] {
-        if let Some(d) = date {
-            check_date(field, d, &mut problems);
+    let mut rows = Vec::with_capacity(versions.len());
+    let mut seen_parents = HashSet::new();
+    for (parent, body) in versions {
+        let Some(source) = sources.get(*parent) else {
+            return Err(StoreError::not_found("item", *parent));
+        };
+        let at = |field: &str| {
+            if versions.len() == 1 { format!("{prefix}{field}") } else { format!("{prefix}{parent}.{field}") }
+        };
+        if !seen_parents.insert(*parent) {
+            problems.push(at("parent"), format!("'{parent}' gets two versions at once"));
         }
-    }
-    if let (Some(from), Some(to)) = (body.valid_from, body.valid_to)
-        && to <= from
-    {
-        problems.push("valid_to", "must be after valid_from");
-    }
-    let mut lines = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (i, l) in body.lines.iter().enumerate() {
-        let q = positive(&format!("lines[{i}].quantity"), l.quantity, &mut problems);
-        let s = non_negative(&format!("lines[{i}].scrap"), l.scrap, &mut problems);
-        if l.component == parent {
-            problems.push(format!("lines[{i}].component"), "an item cannot be its own component");
-        } else if item::Entity::find_by_id(l.component.clone()).one(txn).await?.is_none() {
-            problems.push(format!("lines[{i}].component"), format!("'{}' is not an item", l.component));
+        if source == Source::Buy.as_str() {
+            problems.push(at("parent"), format!("'{parent}' is a buy item and cannot have components"));
         }
-        if !seen.insert(l.component.as_str()) {
-            problems.push(format!("lines[{i}].component"), format!("'{}' appears twice", l.component));
+        for (field, date) in [("valid_from", body.valid_from), ("valid_to", body.valid_to)] {
+            if let Some(d) = date {
+                check_date(&at(field), d, &mut problems);
+            }
         }
-        lines.push((l.component.clone(), q, s));
+        if let (Some(from), Some(to)) = (body.valid_from, body.valid_to)
+            && to <= from
+        {
+            problems.push(at("valid_to"), "must be after valid_from");
+        }
+        let mut lines = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, l) in body.lines.iter().enumerate() {
+            let q = positive(&at(&format!("lines[{i}].quantity")), l.quantity, &mut problems);
+            let s = non_negative(&at(&format!("lines[{i}].scrap")), l.scrap, &mut problems);
+            if l.component == *parent {
+                problems.push(at(&format!("lines[{i}].component")), "an item cannot be its own component");
+            } else if !sources.contains_key(&l.component) {
+                problems.push(at(&format!("lines[{i}].component")), format!("'{}' is not an item", l.component));
+            }
+            if !seen.insert(l.component.as_str()) {
+                problems.push(at(&format!("lines[{i}].component")), format!("'{}' appears twice", l.component));
+            }
+            lines.push((l.component.clone(), q, s));
+        }
+        rows.push((*parent, *body, lines));
     }
     problems.finish()?;
-    if let Some(cycle) = find_cycle(txn, parent, lines.iter().map(|l| l.0.as_str())).await? {
+    let new_edges: Vec<(&str, &str)> =
+        rows.iter().flat_map(|(p, _, lines)| lines.iter().map(move |l| (*p, l.0.as_str()))).collect();
+    if let Some(cycle) = find_cycle(txn, &new_edges).await? {
         return Err(StoreError::conflict(
             "bom_cycle",
             format!("these lines would close a cycle: {}", cycle.join(" -> ")),
         ));
     }
-    let version = bom::Entity::find()
-        .filter(bom::Column::Parent.eq(parent))
-        .order_by_desc(bom::Column::Version)
-        .one(txn)
-        .await?
-        .map_or(1, |b| b.version + 1);
-    let header = bom::Entity::insert(bom::ActiveModel {
-        parent: Set(parent.to_owned()),
-        version: Set(version),
-        valid_from: Set(body.valid_from),
-        valid_to: Set(body.valid_to),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec(txn)
-    .await?;
-    if !lines.is_empty() {
-        bom_line::Entity::insert_many(lines.iter().enumerate().map(|(i, (c, q, s))| bom_line::ActiveModel {
-            bom_id: Set(header.last_insert_id),
-            line_no: Set(i as i32 + 1),
-            component: Set(c.clone()),
-            quantity: Set(*q),
-            scrap: Set(*s),
-            ..Default::default()
-        }))
-        .exec(txn)
-        .await?;
+    let mut latest: HashMap<String, i32> = HashMap::new();
+    for chunk in crate::db::pow2_chunks(&parents) {
+        let found: Vec<(String, Option<i32>)> = bom::Entity::find()
+            .select_only()
+            .column(bom::Column::Parent)
+            .column_as(bom::Column::Version.max(), "version")
+            .filter(bom::Column::Parent.is_in(chunk.iter().copied()))
+            .group_by(bom::Column::Parent)
+            .into_tuple()
+            .all(txn)
+            .await?;
+        latest.extend(found.into_iter().map(|(p, v)| (p, v.unwrap_or(0))));
     }
-    Ok(BomVersion {
-        parent: parent.to_owned(),
-        version,
-        valid_from: body.valid_from,
-        valid_to: body.valid_to,
-        lines: body.lines.clone(),
-    })
+    let now = Utc::now();
+    let headers: Vec<bom::ActiveModel> = rows
+        .iter()
+        .map(|(parent, body, _)| bom::ActiveModel {
+            parent: Set((*parent).to_owned()),
+            version: Set(latest.get(*parent).copied().unwrap_or(0) + 1),
+            valid_from: Set(body.valid_from),
+            valid_to: Set(body.valid_to),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    let mut saved = Vec::with_capacity(headers.len());
+    for chunk in crate::db::pow2_chunks(&headers) {
+        // RETURNING gives the rows in VALUES order on both databases.
+        saved.extend(bom::Entity::insert_many(chunk.to_vec()).exec_with_returning(txn).await?);
+    }
+    let line_rows: Vec<bom_line::ActiveModel> = saved
+        .iter()
+        .zip(&rows)
+        .flat_map(|(header, (_, _, lines))| {
+            lines.iter().enumerate().map(|(i, (c, q, s))| bom_line::ActiveModel {
+                bom_id: Set(header.id),
+                line_no: Set(i as i32 + 1),
+                component: Set(c.clone()),
+                quantity: Set(*q),
+                scrap: Set(*s),
+                ..Default::default()
+            })
+        })
+        .collect();
+    for chunk in crate::db::pow2_chunks(&line_rows) {
+        bom_line::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
+    }
+    Ok(saved
+        .into_iter()
+        .zip(&rows)
+        .map(|(header, (parent, body, _))| BomVersion {
+            parent: (*parent).to_owned(),
+            version: header.version,
+            valid_from: body.valid_from,
+            valid_to: body.valid_to,
+            lines: body.lines.clone(),
+        })
+        .collect())
 }
 
 /// Every version of `parent`'s BOM, oldest first.
@@ -574,37 +641,70 @@ pub async fn effective_bom(
     Ok(lines)
 }
 
-/// A path component → ... → parent through any BOM version, if the new lines
-/// of `parent` would close one.
-async fn find_cycle<'a>(
+/// A cycle through the BOM lines of every version plus `new_edges`
+/// (parent, component), listed from a parent back to itself, if there is
+/// one. One depth-first pass over the whole graph.
+async fn find_cycle(
     conn: &impl ConnectionTrait,
-    parent: &str,
-    components: impl Iterator<Item = &'a str>,
+    new_edges: &[(&str, &str)],
 ) -> Result<Option<Vec<String>>, StoreError> {
     use std::collections::HashMap;
-    let headers = bom::Entity::find().all(conn).await?;
-    let parent_of: HashMap<i64, String> = headers.into_iter().map(|h| (h.id, h.parent)).collect();
-    let mut children: HashMap<String, Vec<String>> = HashMap::new();
-    for l in bom_line::Entity::find().all(conn).await? {
-        if let Some(p) = parent_of.get(&l.bom_id) {
-            children.entry(p.clone()).or_default().push(l.component);
+    if new_edges.is_empty() {
+        return Ok(None);
+    }
+    let headers: Vec<(i64, String)> = bom::Entity::find()
+        .select_only()
+        .columns([bom::Column::Id, bom::Column::Parent])
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let parent_of: HashMap<i64, String> = headers.into_iter().collect();
+    let lines: Vec<(i64, String)> = bom_line::Entity::find()
+        .select_only()
+        .columns([bom_line::Column::BomId, bom_line::Column::Component])
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (bom_id, component) in &lines {
+        if let Some(p) = parent_of.get(bom_id) {
+            children.entry(p.as_str()).or_default().push(component.as_str());
         }
     }
-    for start in components {
-        // Depth-first search from the component back to `parent`.
-        let mut stack = vec![(start.to_owned(), vec![parent.to_owned(), start.to_owned()])];
-        let mut visited = std::collections::HashSet::new();
-        while let Some((node, path)) = stack.pop() {
-            if node == parent {
-                return Ok(Some(path));
-            }
-            if !visited.insert(node.clone()) {
-                continue;
-            }
-            for c in children.get(&node).into_iter().flatten() {
-                let mut p = path.clone();
-                p.push(c.clone());
-                stack.push((c.clone(), p));
+    for (p, c) in new_edges {
+        children.entry(p).or_default().push(c);
+    }
+    // 0 = unseen, 1 = on the current path, 2 = done.
+    let mut state: HashMap<&str, u8> = HashMap::new();
+    let starts: Vec<&str> = new_edges.iter().map(|(p, _)| *p).collect();
+    for start in starts {
+        if state.get(start).copied().unwrap_or(0) != 0 {
+            continue;
+        }
+        let mut path: Vec<(&str, usize)> = vec![(start, 0)];
+        state.insert(start, 1);
+        while let Some((node, next)) = path.last_mut() {
+            let node = *node;
+            let kids = children.get(node).map(Vec::as_slice).unwrap_or(&[]);
+            if *next < kids.len() {
+                let kid = kids[*next];
+                *next += 1;
+                match state.get(kid).copied().unwrap_or(0) {
+                    0 => {
+                        state.insert(kid, 1);
+                        path.push((kid, 0));
+                    }
+                    1 => {
+                        let from = path.iter().position(|(n, _)| *n == kid).unwrap_or(0);
+                        let mut cycle: Vec<String> = path[from..].iter().map(|(n, _)| (*n).to_owned()).collect();
+                        cycle.push(kid.to_owned());
+                        return Ok(Some(cycle));
+                    }
+                    _ => {}
+                }
+            } else {
+                state.insert(node, 2);
+                path.pop();
             }
         }
     }

@@ -106,6 +106,7 @@ pub async fn import_scenario(
     for (i, b) in s.bom.iter().enumerate() {
         wanted.entry(b.parent.as_str()).or_default().push((i, b));
     }
+    let mut changed: Vec<(&str, BomBody)> = Vec::new();
     for (parent, lines) in &wanted {
         let mut micros = Vec::new();
         for (i, b) in lines {
@@ -130,9 +131,10 @@ pub async fn import_scenario(
                 })
                 .collect(),
         };
-        master::add_bom_version(txn, parent, &body).await?;
-        summary.bom_versions += 1;
+        changed.push((parent, body));
     }
+    let versions: Vec<(&str, &BomBody)> = changed.iter().map(|(p, b)| (*p, b)).collect();
+    summary.bom_versions = master::add_bom_versions(txn, &versions, "bom.").await?.len();
 
     let demand: Vec<Demand> = s
         .demand
@@ -176,47 +178,56 @@ pub async fn import_scenario(
     supply::put_supply_orders(txn, &orders, "receipts").await?;
     summary.supply_orders = orders.len();
 
+    // Stock at the location without a lot, then one batch of adjustments
+    // that brings it to the file's figures.
+    let mut have: std::collections::HashMap<(String, StockStatus), i64> = Default::default();
+    let mut after = None;
+    loop {
+        let q = PositionQuery {
+            location: Some(location.to_owned()),
+            lot: Some(String::new()),
+            include_zero: Some(true),
+            after: after.clone(),
+            limit: Some(1000),
+            ..Default::default()
+        };
+        let page = ledger::positions(txn, &q).await?;
+        for p in &page.rows {
+            have.insert((p.item.clone(), p.status), crate::qty::to_micros(p.quantity.0, "quantity").unwrap_or(0));
+        }
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let mut adjustments = Vec::new();
     for (i, it) in s.items.iter().enumerate() {
         for (status, target, field) in
             [(StockStatus::Available, it.on_hand, "on_hand"), (StockStatus::QualityHold, it.on_hold, "on_hold")]
         {
             let target = crate::qty::to_micros(target, &format!("items[{i}].{field}"))?;
-            let q = PositionQuery {
-                item: Some(it.id.clone()),
-                location: Some(location.to_owned()),
-                status: Some(status),
-                lot: Some(String::new()),
-                include_zero: Some(true),
-                ..Default::default()
-            };
-            let now: i64 = ledger::positions(txn, &q)
-                .await?
-                .rows
-                .iter()
-                .map(|p| crate::qty::to_micros(p.quantity.0, "quantity").unwrap_or(0))
-                .sum();
+            let now = have.get(&(it.id.clone(), status)).copied().unwrap_or(0);
             if now != target {
-                ledger::post_movement(
-                    txn,
-                    actor,
-                    &MovementBody {
-                        kind: MovementKind::Adjustment,
-                        item: it.id.clone(),
-                        lot: String::new(),
-                        quantity: Qty::from_micros(target - now),
-                        location: location.to_owned(),
-                        status: Some(status),
-                        to_location: None,
-                        to_status: None,
-                        reason: Some("scenario import".into()),
-                        reference: Some(s.name.clone()),
-                    },
-                )
-                .await?;
-                summary.adjustments += 1;
+                adjustments.push(MovementBody {
+                    kind: MovementKind::Adjustment,
+                    item: it.id.clone(),
+                    lot: String::new(),
+                    quantity: Qty::from_micros(target - now),
+                    location: location.to_owned(),
+                    status: Some(status),
+                    to_location: None,
+                    to_status: None,
+                    reason: Some("scenario import".into()),
+                    reference: Some(s.name.clone()),
+                });
             }
         }
     }
+    let postings: Vec<(&str, &MovementBody)> = adjustments.iter().map(|b| (actor, b)).collect();
+    for result in ledger::post_movements(txn, &postings).await? {
+        result?;
+    }
+    summary.adjustments = adjustments.len();
     planning::set_default_calendar(
         txn,
         &CalendarBody { start: s.calendar.start, bucket_days: s.calendar.bucket_days, periods: s.calendar.periods },
