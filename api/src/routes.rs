@@ -30,17 +30,27 @@ fn audit(entity: &'static str, id: impl Into<Option<String>>, detail: Option<Str
     AuditEntry { entity, entity_id: id.into(), detail }
 }
 
-fn must_match(field: &str, body: &str, path: &str) -> Result<(), ApiError> {
-    if body == path {
-        Ok(())
-    } else {
-        Err(ApiError::field(
+/// The body of a `PUT /.../{id}` from a caller with one of `roles`: parsed,
+/// and its `id` must be the one in the path.
+fn put_body<T: serde::de::DeserializeOwned>(
+    auth: &Auth,
+    roles: &[Role],
+    bytes: &[u8],
+    path_id: &str,
+    id_of: impl Fn(&T) -> &str,
+) -> Result<T, ApiError> {
+    auth.require(roles)?;
+    let body: T = parse_body(bytes)?;
+    let id = id_of(&body);
+    if id != path_id {
+        return Err(ApiError::field(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid",
-            field,
-            format!("'{body}' does not match the id in the path '{path}'"),
-        ))
+            "id",
+            format!("'{id}' does not match the id in the path '{path_id}'"),
+        ));
     }
+    Ok(body)
 }
 
 /// A DELETE: the service call in the write path, `{"deleted": id}` back.
@@ -129,9 +139,7 @@ pub async fn put_item(
     PathParam(id): PathParam<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require(PLANNING)?;
-    let item: Item = parse_body(&bytes)?;
-    must_match("id", &item.id, &id)?;
+    let item: Item = put_body(&auth, PLANNING, &bytes, &id, |x: &Item| &x.id)?;
     write(&s, &auth, PLANNING, &headers, "PUT /items/{id}", &bytes, move |txn| {
         Box::pin(async move {
             let created = master::put_items(txn, std::slice::from_ref(&item), "").await?;
@@ -275,9 +283,7 @@ pub async fn put_work_centre(
     PathParam(id): PathParam<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require(PLANNING)?;
-    let wc: WorkCentre = parse_body(&bytes)?;
-    must_match("id", &wc.id, &id)?;
+    let wc: WorkCentre = put_body(&auth, PLANNING, &bytes, &id, |x: &WorkCentre| &x.id)?;
     write(&s, &auth, PLANNING, &headers, "PUT /work-centres/{id}", &bytes, move |txn| {
         Box::pin(async move {
             master::put_work_centre(txn, &wc).await?;
@@ -318,9 +324,7 @@ pub async fn put_location(
     PathParam(id): PathParam<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require(PLANNING)?;
-    let loc: Location = parse_body(&bytes)?;
-    must_match("id", &loc.id, &id)?;
+    let loc: Location = put_body(&auth, PLANNING, &bytes, &id, |x: &Location| &x.id)?;
     write(&s, &auth, PLANNING, &headers, "PUT /locations/{id}", &bytes, move |txn| {
         Box::pin(async move {
             master::put_location(txn, &loc).await?;
@@ -470,9 +474,7 @@ pub async fn put_demand(
     PathParam(id): PathParam<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require(PLANNING)?;
-    let d: Demand = parse_body(&bytes)?;
-    must_match("id", &d.id, &id)?;
+    let d: Demand = put_body(&auth, PLANNING, &bytes, &id, |x: &Demand| &x.id)?;
     write(&s, &auth, PLANNING, &headers, "PUT /demand/{id}", &bytes, move |txn| {
         Box::pin(async move {
             supply::put_demands(txn, std::slice::from_ref(&d), "").await?;
@@ -562,9 +564,7 @@ pub async fn put_supply(
     PathParam(id): PathParam<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require(PLANNING)?;
-    let o: SupplyOrder = parse_body(&bytes)?;
-    must_match("id", &o.id, &id)?;
+    let o: SupplyOrder = put_body(&auth, PLANNING, &bytes, &id, |x: &SupplyOrder| &x.id)?;
     write(&s, &auth, PLANNING, &headers, "PUT /supply-orders/{id}", &bytes, move |txn| {
         Box::pin(async move {
             supply::put_supply_orders(txn, std::slice::from_ref(&o), "").await?;
