@@ -364,6 +364,16 @@ pub async fn post_movement(
 ) -> Result<Response, ApiError> {
     let caller = auth.require(STOCK)?.clone();
     let body: MovementBody = parse_body(&bytes)?;
+    for (field, status) in [("status", body.status), ("to_status", body.to_status)] {
+        if status == Some(store::names::StockStatus::InTransit) {
+            return Err(ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                field,
+                "in_transit stock moves only by shipping and receiving transfer orders",
+            ));
+        }
+    }
     let key = crate::state::idempotency_key(&headers)?;
     // Only a keyed request is ever compared with another.
     let request_hash =

@@ -79,6 +79,8 @@ names! {
         QualityHold = "quality_hold",
         /// Rejected or otherwise unusable.
         Blocked = "blocked",
+        /// Shipped by a transfer order, not yet received at this location.
+        InTransit = "in_transit",
     }
 }
 
@@ -183,6 +185,66 @@ names! {
         Live = "live",
         /// Planned from the database with overrides; changes nothing.
         WhatIf = "what_if",
+    }
+}
+
+names! {
+    /// Lifecycle of a work order.
+    WorkOrderStatus {
+        /// Released to the shop floor; no operation started yet.
+        Released = "released",
+        /// At least one operation has started.
+        InProgress = "in_progress",
+        /// Every operation completed.
+        Completed = "completed",
+        /// Closed: leftover material returned, nothing more expected.
+        Closed = "closed",
+    }
+}
+
+names! {
+    /// Status of a work-order operation.
+    OperationStatus {
+        /// Nothing has reached it yet.
+        Pending = "pending",
+        /// Quantity waits in its queue.
+        Ready = "ready",
+        /// Being worked on.
+        Running = "running",
+        /// Stopped for a downtime reason.
+        Paused = "paused",
+        /// Done; nothing more is reported on it.
+        Completed = "completed",
+    }
+}
+
+names! {
+    /// What a shop-floor terminal reports on an operation.
+    OperationEvent {
+        /// Work begins (ready → running).
+        Start = "start",
+        /// Work stops for a downtime reason (running → paused).
+        Pause = "pause",
+        /// Work goes on (paused → running).
+        Resume = "resume",
+        /// A partial completion: good, scrap, rework, hours (while running).
+        Report = "report",
+        /// The last report: the operation is done (running or paused → completed).
+        Complete = "complete",
+    }
+}
+
+names! {
+    /// Lifecycle of a transfer order.
+    TransferStatus {
+        /// Nothing in transit, more to ship.
+        Open = "open",
+        /// Stock shipped and not yet received.
+        InTransit = "in_transit",
+        /// Everything shipped has arrived.
+        Received = "received",
+        /// Withdrawn before shipping.
+        Cancelled = "cancelled",
     }
 }
 
