@@ -1626,3 +1626,63 @@ pub async fn mrp_supply_and_allocations(
 fn is_open(wo: &work_order::Model) -> bool {
     matches!(WorkOrderStatus::parse(&wo.status), Some(WorkOrderStatus::Released | WorkOrderStatus::InProgress))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requirements_round_up_to_a_millionth() {
+        assert_eq!(mul_micros(2_500_000, 4_000_000), 10_000_000);
+        assert_eq!(mul_micros(1, 500_000), 1, "half a millionth is still needed");
+        assert_eq!(mul_micros(0, 7_000_000), 0);
+        assert_eq!(mul_micros(-1_000_000, 1_500_000), -1_500_000);
+    }
+
+    fn op(seq: u32, wc: &str, setup: &str, run: &str) -> crate::master::Operation {
+        crate::master::Operation {
+            sequence: seq,
+            work_centre: wc.into(),
+            description: None,
+            setup_hours: Qty(setup.parse().unwrap()),
+            run_hours_per_unit: Qty(run.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn operations_are_scheduled_backwards_over_working_days() {
+        let now = Utc::now();
+        let wc = |id: &str, hours: i64, days: &str| work_centre::Model {
+            id: id.into(),
+            name: None,
+            hours_per_day: hours * 1_000_000,
+            working_days: days.into(),
+            created_at: now,
+            updated_at: now,
+        };
+        let centres: HashMap<String, work_centre::Model> =
+            [wc("SAW", 8, "mon,tue,wed,thu,fri"), wc("ASSY", 16, "mon,tue,wed,thu,fri")]
+                .into_iter()
+                .map(|w| (w.id.clone(), w))
+                .collect();
+        let due = NaiveDate::from_ymd_opt(2027, 1, 18).unwrap(); // a Monday
+        // SAW: 1 + 10 × 1.5 = 16 h = 2 days; ASSY: 10 × 2 = 20 h = 2 days (16 h/day).
+        let ops = [op(10, "SAW", "1", "1.5"), op(20, "ASSY", "0", "2")];
+        let dates = schedule(due, 10_000_000, &ops, &centres);
+        let d = |m, day| NaiveDate::from_ymd_opt(2027, m, day).unwrap();
+        assert_eq!(dates[1], (d(1, 15), d(1, 18)), "Fri and Mon: the weekend is skipped");
+        assert_eq!(dates[0], (d(1, 13), d(1, 14)));
+    }
+
+    #[test]
+    fn lots_are_picked_in_order_and_the_rest_from_no_lot() {
+        let mut stock = HashMap::new();
+        stock.insert(("BOLT".to_string(), "MAIN".to_string()), BTreeMap::from([("L2".into(), 5), ("L1".into(), 3)]));
+        let mut picker = Picker { stock };
+        assert_eq!(picker.take("BOLT", "MAIN", 4), vec![("L1".into(), 3), ("L2".into(), 1)]);
+        assert_eq!(picker.take("BOLT", "MAIN", 6), vec![("L2".into(), 4), (String::new(), 2)]);
+        let moves = picker.transfer("NUT", "MAIN", "WIP", 3, "WO-1", "issue");
+        assert_eq!(moves.len(), 1);
+        assert_eq!(picker.take("NUT", "WIP", 3), vec![(String::new(), 3)], "what was put is there to take");
+    }
+}
