@@ -1,48 +1,9 @@
 //! The closed vocabularies of the control plane (item sources, stock
 //! statuses, movement kinds, ...), stored and sent as snake_case names.
 
-/// Declares an enum of snake_case names with `as_str` and parsing.
-macro_rules! names {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant),+
-        }
+use wip::names;
 
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored and transmitted name.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-
-            /// Parses a stored name; `None` for anything else.
-            pub fn parse(text: &str) -> Option<$name> {
-                match text {
-                    $($text => Some($name::$variant),)+
-                    _ => None,
-                }
-            }
-
-            /// The names, for error messages: `a, b, c`.
-            pub fn expected() -> String {
-                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
+pub use wip::{OperationEvent, OperationStatus, WorkOrderStatus};
 
 names! {
     /// How an item is supplied.
@@ -185,52 +146,6 @@ names! {
         Live = "live",
         /// Planned from the database with overrides; changes nothing.
         WhatIf = "what_if",
-    }
-}
-
-names! {
-    /// Lifecycle of a work order.
-    WorkOrderStatus {
-        /// Released to the shop floor; no operation started yet.
-        Released = "released",
-        /// At least one operation has started.
-        InProgress = "in_progress",
-        /// Every operation completed.
-        Completed = "completed",
-        /// Closed: leftover material returned, nothing more expected.
-        Closed = "closed",
-    }
-}
-
-names! {
-    /// Status of a work-order operation.
-    OperationStatus {
-        /// Nothing has reached it yet.
-        Pending = "pending",
-        /// Quantity waits in its queue.
-        Ready = "ready",
-        /// Being worked on.
-        Running = "running",
-        /// Stopped for a downtime reason.
-        Paused = "paused",
-        /// Done; nothing more is reported on it.
-        Completed = "completed",
-    }
-}
-
-names! {
-    /// What a shop-floor terminal reports on an operation.
-    OperationEvent {
-        /// Work begins (ready → running).
-        Start = "start",
-        /// Work stops for a downtime reason (running → paused).
-        Pause = "pause",
-        /// Work goes on (paused → running).
-        Resume = "resume",
-        /// A partial completion: good, scrap, rework, hours (while running).
-        Report = "report",
-        /// The last report: the operation is done (running or paused → completed).
-        Complete = "complete",
     }
 }
 

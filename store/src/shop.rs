@@ -10,6 +10,8 @@
 //! in the same transaction as every movement, so [`reconcile_wip`] can check
 //! WIP stock against what open work orders hold.
 //!
+//! The rules (state machine, quantity checks, material per report,
+//! scheduling) are the pure [`wip`] crate's; this module loads and writes.
 //! Reports are applied in batches ([`report_operations`]): the batch locks
 //! its work orders in id order, applies each report to the orders' state in
 //! memory (so each sees the ones before it), then writes everything with a
@@ -18,8 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use rust_decimal::Decimal;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
@@ -33,13 +34,12 @@ use crate::entity::{
     bom, bom_line, item, location, operation_report, planned_order, position, shop_event, work_centre, work_order,
     work_order_component as component, work_order_operation as operation,
 };
-use crate::error::{Problems, StoreError};
+use crate::error::{FieldProblem, Problems, StoreError};
 use crate::ledger::{self, MovementBody};
 use crate::names::WorkOrderStatus;
 use crate::names::{LocationKind, MovementKind, OperationEvent, OperationStatus, PlannedStatus, Source, StockStatus};
 use crate::qty::{Qty, from_micros};
-
-const MICROS: i128 = 1_000_000;
+use wip::mul_micros;
 
 /// How a work order is released.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -304,14 +304,6 @@ async fn bom_at(
         .collect())
 }
 
-/// `a · b` of two millionth quantities, rounded up to a millionth (a
-/// requirement is never short by a rounding).
-fn mul_micros(a: i64, b: i64) -> i64 {
-    let p = i128::from(a) * i128::from(b);
-    let q = p.div_euclid(MICROS) + i128::from(p.rem_euclid(MICROS) != 0);
-    q.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
-}
-
 /// Component quantity per unit of `parent`, phantoms exploded into their
 /// own components, BOM scrap included: (component, micros per unit) in
 /// BOM order, one entry per component.
@@ -342,58 +334,23 @@ async fn components_per_unit(
     Ok(out)
 }
 
-fn working_days(wc: Option<&work_centre::Model>) -> Vec<u32> {
+/// The schedule input of an operation: its work centre's calendar and hours.
+fn schedule_step(op: &crate::master::Operation, wc: Option<&work_centre::Model>) -> wip::ScheduleStep {
     const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    let days: Vec<u32> = wc
-        .map(|w| {
-            w.working_days
-                .split(',')
-                .filter_map(|d| NAMES.iter().position(|n| *n == d.trim()))
-                .map(|d| d as u32)
-                .collect()
-        })
-        .unwrap_or_default();
-    if days.is_empty() { (0..5).collect() } else { days }
-}
-
-/// Backward scheduling: each operation takes whole working days of its work
-/// centre (setup + run × quantity over the centre's hours per day, at least
-/// one), the last finishing on the due date. Returns (start, finish) per operation.
-fn schedule(
-    due: NaiveDate,
-    quantity: i64,
-    ops: &[crate::master::Operation],
-    centres: &HashMap<String, work_centre::Model>,
-) -> Vec<(NaiveDate, NaiveDate)> {
-    let mut out = vec![(due, due); ops.len()];
-    let mut finish = due;
-    for (i, op) in ops.iter().enumerate().rev() {
-        let wc = centres.get(&op.work_centre);
-        let days = working_days(wc);
-        let hours = op.setup_hours.0 + op.run_hours_per_unit.0 * from_micros(quantity);
-        let per_day = wc.map(|w| from_micros(w.hours_per_day)).unwrap_or(Decimal::from(8));
-        let need =
-            if per_day.is_zero() { 1 } else { (hours / per_day).ceil().to_string().parse::<i64>().unwrap_or(1).max(1) };
-        let is_working = |d: NaiveDate| days.contains(&d.weekday().num_days_from_monday());
-        let mut end = finish;
-        while !is_working(end) {
-            end = end.pred_opt().unwrap_or(end);
-            if end == NaiveDate::MIN {
-                break;
-            }
-        }
-        let mut start = end;
-        let mut left = need.min(3650) - 1;
-        while left > 0 {
-            start = start.pred_opt().unwrap_or(start);
-            if is_working(start) {
-                left -= 1;
-            }
-        }
-        out[i] = (start, end);
-        finish = start.pred_opt().unwrap_or(start);
+    wip::ScheduleStep {
+        working_days: wc
+            .map(|w| {
+                w.working_days
+                    .split(',')
+                    .filter_map(|d| NAMES.iter().position(|n| *n == d.trim()))
+                    .map(|d| d as u32)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        hours_per_day: wc.map_or(8_000_000, |w| w.hours_per_day),
+        setup_hours: op.setup_hours.micros("setup_hours").unwrap_or(0),
+        run_hours_per_unit: op.run_hours_per_unit.micros("run_hours_per_unit").unwrap_or(0),
     }
-    out
 }
 
 /// Releases a firmed planned make-order as a work order: the BOM in effect
@@ -532,7 +489,9 @@ pub async fn release_work_order(
     if !rows.is_empty() {
         component::Entity::insert_many(rows).exec(txn).await?;
     }
-    let dates = schedule(plo.due_date, plo.quantity, &routing, &centres);
+    let steps: Vec<wip::ScheduleStep> =
+        routing.iter().map(|op| schedule_step(op, centres.get(&op.work_centre))).collect();
+    let dates = wip::schedule(plo.due_date, plo.quantity, &steps);
     let ops: Vec<operation::ActiveModel> = routing
         .iter()
         .zip(dates)
@@ -934,282 +893,199 @@ async fn children(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Children, 
 
 // ---------------------------------------------------------------- reports
 
-/// A work order's state while a batch of reports is applied to it.
-struct OrderState {
+/// A work order loaded for a batch of reports: its rows, and the state the
+/// rules in [`wip`] work on.
+struct Loaded {
     wo: work_order::Model,
     comps: Vec<component::Model>,
     ops: Vec<operation::Model>,
+    state: wip::OrderState,
     dirty: bool,
 }
 
-/// What one report changes, collected before anything is written.
-struct Applied {
+impl Loaded {
+    fn new(wo: work_order::Model, comps: Vec<component::Model>, ops: Vec<operation::Model>) -> Loaded {
+        let state = wip::OrderState {
+            reference: reference(wo.id),
+            over_completion: wo.over_completion,
+            status: WorkOrderStatus::parse(&wo.status).unwrap_or(WorkOrderStatus::Released),
+            received: wo.received,
+            scrapped: wo.scrapped,
+            components: comps
+                .iter()
+                .map(|c| wip::ComponentState {
+                    component: c.component.clone(),
+                    quantity_per: c.quantity_per,
+                    issued: c.issued,
+                    consumed: c.consumed,
+                    backflush: c.backflush,
+                })
+                .collect(),
+            operations: ops
+                .iter()
+                .map(|o| wip::OperationState {
+                    sequence: o.sequence.max(0) as u32,
+                    status: OperationStatus::parse(&o.status).unwrap_or(OperationStatus::Pending),
+                    arrived: o.arrived,
+                    good: o.good,
+                    scrap: o.scrap,
+                    rework: o.rework,
+                    labour_hours: o.labour_hours,
+                    machine_hours: o.machine_hours,
+                })
+                .collect(),
+        };
+        Loaded { wo, comps, ops, state, dirty: false }
+    }
+
+    /// Copies the rules' state back into the rows.
+    fn sync(&mut self, applied: &wip::Applied, now: DateTime<Utc>) {
+        let s = &self.state;
+        self.wo.status = s.status.as_str().to_owned();
+        self.wo.received = s.received;
+        self.wo.scrapped = s.scrapped;
+        self.wo.updated_at = now;
+        for (row, c) in self.comps.iter_mut().zip(&s.components) {
+            (row.issued, row.consumed) = (c.issued, c.consumed);
+        }
+        for (row, o) in self.ops.iter_mut().zip(&s.operations) {
+            row.status = o.status.as_str().to_owned();
+            (row.arrived, row.good, row.scrap, row.rework) = (o.arrived, o.good, o.scrap, o.rework);
+            (row.labour_hours, row.machine_hours) = (o.labour_hours, o.machine_hours);
+        }
+        let row = &mut self.ops[applied.operation];
+        if applied.started && row.started_at.is_none() {
+            row.started_at = Some(now);
+        }
+        if applied.completed {
+            row.completed_at = Some(now);
+        }
+        self.dirty = true;
+    }
+}
+
+/// What one accepted report writes, collected before anything is written.
+struct Accepted {
     moves: Vec<MovementBody>,
     report: operation_report::ActiveModel,
     events: Vec<ShopEvent>,
-    index: (i64, usize),
+    operation: WorkOrderOperation,
+    work_order_status: WorkOrderStatus,
 }
 
-fn conflict(code: &'static str, message: String) -> StoreError {
-    StoreError::conflict(code, message)
-}
-
-fn checked_micros(q: Qty, field: &str, problems: &mut Problems) -> i64 {
-    match q.micros(field) {
-        Ok(m) if m < 0 => {
-            problems.push(field, "must not be negative");
-            0
-        }
+/// The report's quantities in millionths, or the fields that are not exact.
+fn report_micros(b: &ReportBody) -> Result<wip::Report, StoreError> {
+    let mut problems = Problems::default();
+    let mut micros = |q: Qty, field: &str| match q.micros(field) {
         Ok(m) => m,
         Err(StoreError::Invalid(list)) => {
             problems.0.extend(list);
             0
         }
         Err(_) => 0,
+    };
+    let report = wip::Report {
+        event: Some(b.event),
+        good: micros(b.good, "good"),
+        scrap: micros(b.scrap, "scrap"),
+        rework: micros(b.rework, "rework"),
+        labour_hours: micros(b.labour_hours, "labour_hours"),
+        machine_hours: micros(b.machine_hours, "machine_hours"),
+        reason: b.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned),
+    };
+    problems.finish()?;
+    Ok(report)
+}
+
+fn refusal(r: wip::Refusal, order: &str) -> StoreError {
+    match r {
+        wip::Refusal::Invalid(list) => StoreError::Invalid(
+            list.into_iter().map(|(field, message)| FieldProblem { field: field.into(), message }).collect(),
+        ),
+        wip::Refusal::Conflict { code, message } => StoreError::conflict(code, message),
+        wip::Refusal::NoSuchOperation(seq) => StoreError::not_found("operation", format!("{order}/{seq}")),
     }
 }
 
-/// Applies one report to its order's state; on error the state is as before.
-fn apply_report(
-    state: &mut OrderState,
+/// Applies one report to a loaded order (through [`wip::apply`]) and turns
+/// its material into movements; on error the order is as before.
+fn accept(
+    order: &mut Loaded,
     picker: &mut Picker,
     r: &OperationReport,
     now: DateTime<Utc>,
-) -> Result<Applied, StoreError> {
-    let b = &r.body;
-    let mut problems = Problems::default();
-    let good = checked_micros(b.good, "good", &mut problems);
-    let scrap = checked_micros(b.scrap, "scrap", &mut problems);
-    let rework = checked_micros(b.rework, "rework", &mut problems);
-    let labour = checked_micros(b.labour_hours, "labour_hours", &mut problems);
-    let machine = checked_micros(b.machine_hours, "machine_hours", &mut problems);
-    let reason = b.reason.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    if reason.is_some_and(|s| s.chars().count() > 100) {
-        problems.push("reason", "must be at most 100 characters");
-    }
-    let quantities = good != 0 || scrap != 0 || rework != 0;
-    match b.event {
-        OperationEvent::Start | OperationEvent::Resume if quantities || labour != 0 || machine != 0 => problems.push(
-            "event",
-            format!("{} carries no quantities or hours; report them with `report` or `complete`", b.event),
-        ),
-        OperationEvent::Pause if quantities => {
-            problems.push("event", "pause carries no quantities; report them with `report` first")
-        }
-        OperationEvent::Pause if reason.is_none() => {
-            problems.push("reason", "a downtime reason code is required to pause")
-        }
-        OperationEvent::Report if !quantities && labour == 0 && machine == 0 => {
-            problems.push("good", "a report needs a quantity (good, scrap or rework) or hours")
-        }
-        _ => {}
-    }
-    if scrap > 0 && reason.is_none() {
-        problems.push("reason", "a scrap reason code is required when scrap is reported");
-    }
-    problems.finish()?;
-    let wo_ref = reference(state.wo.id);
-    let wo_status = WorkOrderStatus::parse(&state.wo.status).unwrap_or(WorkOrderStatus::Released);
-    if !matches!(wo_status, WorkOrderStatus::Released | WorkOrderStatus::InProgress) {
-        return Err(conflict(
-            "work_order_not_open",
-            format!("work order {wo_ref} is {wo_status}; nothing more can be reported on it"),
-        ));
-    }
-    let Some(k) = state.ops.iter().position(|o| o.sequence == r.sequence as i32) else {
-        return Err(StoreError::not_found("operation", format!("{wo_ref}/{}", r.sequence)));
-    };
-    let last = k + 1 == state.ops.len();
-    let op = &state.ops[k];
-    let status = OperationStatus::parse(&op.status).unwrap_or(OperationStatus::Pending);
-    let name = format!("operation {} of {wo_ref}", op.sequence);
-    let new_status = match (b.event, status) {
-        (_, OperationStatus::Completed) => {
-            return Err(conflict(
-                "operation_completed",
-                format!("{name} is completed; nothing more can be reported on it"),
-            ));
-        }
-        (OperationEvent::Start, OperationStatus::Ready) => OperationStatus::Running,
-        (OperationEvent::Start, OperationStatus::Pending) => {
-            return Err(conflict(
-                "nothing_arrived",
-                format!(
-                    "{name} cannot start: nothing has reached it yet (the operation before it has reported no good quantity)"
-                ),
-            ));
-        }
-        (OperationEvent::Start, s) => return Err(conflict("already_started", format!("{name} is already {s}"))),
-        (OperationEvent::Pause, OperationStatus::Running) => OperationStatus::Paused,
-        (OperationEvent::Pause, s) => {
-            return Err(conflict("not_running", format!("{name} is {s}; only a running operation can pause")));
-        }
-        (OperationEvent::Resume, OperationStatus::Paused) => OperationStatus::Running,
-        (OperationEvent::Resume, s) => {
-            return Err(conflict("not_paused", format!("{name} is {s}; only a paused operation can resume")));
-        }
-        (OperationEvent::Report, OperationStatus::Running) => OperationStatus::Running,
-        (OperationEvent::Report, OperationStatus::Paused) => {
-            return Err(conflict("paused", format!("{name} is paused; resume it before reporting")));
-        }
-        (OperationEvent::Report | OperationEvent::Complete, OperationStatus::Ready | OperationStatus::Pending) => {
-            return Err(conflict("not_started", format!("{name} was never started; start it before reporting")));
-        }
-        (OperationEvent::Complete, _) => {
-            if let Some(open) = state.ops[..k].iter().find(|o| o.status != OperationStatus::Completed.as_str()) {
-                return Err(conflict(
-                    "previous_operation_open",
-                    format!("{name} cannot complete while operation {} is still {}", open.sequence, open.status),
-                ));
-            }
-            OperationStatus::Completed
-        }
-    };
-    // Quantity: what has been processed here may not exceed what arrived
-    // (plus the tolerance at the first operation).
-    let processed = op.good + op.scrap + good + scrap;
-    let limit = if k == 0 { op.arrived + mul_micros(op.arrived, state.wo.over_completion) } else { op.arrived };
-    if processed > limit {
-        let tolerance = if k == 0 {
-            format!(" (over-completion tolerance {}%)", Qty::from_micros(state.wo.over_completion * 100))
-        } else {
-            String::new()
-        };
-        return Err(conflict(
-            "over_reported",
-            format!(
-                "{name}: good {} + scrap {} would make {} processed, but {} {}{tolerance}",
-                Qty::from_micros(good),
-                Qty::from_micros(scrap),
-                Qty::from_micros(processed),
-                Qty::from_micros(limit),
-                if k == 0 { "is the most allowed" } else { "arrived here" },
-            ),
-        ));
-    }
-    if rework > op.arrived - op.good - op.scrap - good - scrap + rework.min(0) {
-        return Err(conflict(
-            "over_reported",
-            format!(
-                "{name}: rework {} exceeds the {} still in work here",
-                Qty::from_micros(rework),
-                Qty::from_micros(op.arrived - processed)
-            ),
-        ));
-    }
-    // Everything checked: change the state.
+) -> Result<Accepted, StoreError> {
+    let report = report_micros(&r.body)?;
+    let applied = wip::apply(&mut order.state, r.sequence, &report).map_err(|e| refusal(e, &reference(order.wo.id)))?;
+    order.sync(&applied, now);
+    let wo = &order.wo;
+    let wo_ref = reference(wo.id);
+    let reason = report.reason.clone().unwrap_or_default();
     let mut moves = Vec::new();
-    let (stock, wip) = (state.wo.stock_location.clone(), state.wo.wip_location.clone());
-    if k == 0 && good + scrap > 0 {
-        for c in state.comps.iter_mut().filter(|c| c.backflush) {
-            let q = mul_micros(good + scrap, c.quantity_per);
-            if q > 0 {
-                moves.extend(picker.transfer(&c.component, &stock, &wip, q, &wo_ref, "backflush"));
-                c.issued += q;
+    for effect in &applied.effects {
+        match effect {
+            wip::Effect::Issue { component, quantity, why } => {
+                moves.extend(picker.transfer(component, &wo.stock_location, &wo.wip_location, *quantity, &wo_ref, why))
             }
+            wip::Effect::Consume { component, quantity } => moves.extend(picker.remove(
+                MovementKind::Issue,
+                component,
+                &wo.wip_location,
+                *quantity,
+                &wo_ref,
+                "consumed by finished goods",
+            )),
+            wip::Effect::Scrap { component, quantity } => moves.extend(picker.remove(
+                MovementKind::Scrap,
+                component,
+                &wo.wip_location,
+                *quantity,
+                &wo_ref,
+                &format!("scrap at operation {}: {reason}", r.sequence),
+            )),
+            wip::Effect::Receive { quantity } => moves.push(MovementBody {
+                kind: MovementKind::ProductionReceipt,
+                item: wo.item.clone(),
+                lot: String::new(),
+                quantity: Qty::from_micros(*quantity),
+                location: wo.receiving_location.clone(),
+                status: None,
+                to_location: None,
+                to_status: None,
+                reason: None,
+                reference: Some(wo_ref.clone()),
+            }),
         }
     }
-    let consume = |units: i64,
-                   kind: MovementKind,
-                   why: &str,
-                   comps: &mut Vec<component::Model>,
-                   picker: &mut Picker,
-                   moves: &mut Vec<MovementBody>| {
-        for c in comps.iter_mut() {
-            let q = mul_micros(units, c.quantity_per);
-            if q == 0 {
-                continue;
-            }
-            let short = q - (c.issued - c.consumed);
-            if short > 0 {
-                // More finished or scrapped than was issued for (over-completion).
-                moves.extend(picker.transfer(&c.component, &stock, &wip, short, &wo_ref, "issue to work order"));
-                c.issued += short;
-            }
-            moves.extend(picker.remove(kind, &c.component, &wip, q, &wo_ref, why));
-            c.consumed += q;
-        }
-    };
-    if scrap > 0 {
-        let why = format!("scrap at operation {}: {}", r.sequence, reason.unwrap_or(""));
-        consume(scrap, MovementKind::Scrap, &why, &mut state.comps, picker, &mut moves);
-    }
-    let mut events = Vec::new();
-    if last && good > 0 {
-        consume(good, MovementKind::Issue, "consumed by finished goods", &mut state.comps, picker, &mut moves);
-        moves.push(MovementBody {
-            kind: MovementKind::ProductionReceipt,
-            item: state.wo.item.clone(),
-            lot: String::new(),
-            quantity: Qty::from_micros(good),
-            location: state.wo.receiving_location.clone(),
-            status: None,
-            to_location: None,
-            to_status: None,
-            reason: None,
-            reference: Some(wo_ref.clone()),
-        });
-        state.wo.received += good;
-    }
-    state.wo.scrapped += scrap;
-    let op = &mut state.ops[k];
-    op.good += good;
-    op.scrap += scrap;
-    op.rework += rework;
-    op.labour_hours += labour;
-    op.machine_hours += machine;
-    op.status = new_status.as_str().to_owned();
-    if b.event == OperationEvent::Start && op.started_at.is_none() {
-        op.started_at = Some(now);
-    }
-    if new_status == OperationStatus::Completed {
-        op.completed_at = Some(now);
-    }
-    let op_view = operation_view(op);
-    if !last && good > 0 {
-        let next = &mut state.ops[k + 1];
-        next.arrived += good;
-        if next.status == OperationStatus::Pending.as_str() {
-            next.status = OperationStatus::Ready.as_str().to_owned();
-        }
-    }
-    if wo_status == WorkOrderStatus::Released && b.event == OperationEvent::Start {
-        state.wo.status = WorkOrderStatus::InProgress.as_str().to_owned();
-    }
-    if state.ops.iter().all(|o| o.status == OperationStatus::Completed.as_str()) {
-        state.wo.status = WorkOrderStatus::Completed.as_str().to_owned();
+    let operation = operation_view(&order.ops[applied.operation]);
+    let mut events = vec![ShopEvent::new(
+        "operation_reported",
+        serde_json::json!({"work_order": wo.id, "sequence": r.sequence, "event": r.body.event,
+            "work_centre": operation.work_centre, "status": operation.status, "good": r.body.good,
+            "scrap": r.body.scrap, "rework": r.body.rework, "reason": report.reason, "actor": r.actor}),
+    )];
+    if applied.order_completed {
         events.push(ShopEvent::new(
             "work_order_completed",
-            serde_json::json!({"work_order": state.wo.id, "item": state.wo.item,
-                "received": Qty::from_micros(state.wo.received), "scrapped": Qty::from_micros(state.wo.scrapped)}),
+            serde_json::json!({"work_order": wo.id, "item": wo.item,
+                "received": Qty::from_micros(wo.received), "scrapped": Qty::from_micros(wo.scrapped)}),
         ));
     }
-    state.wo.updated_at = now;
-    state.dirty = true;
-    events.insert(
-        0,
-        ShopEvent::new(
-            "operation_reported",
-            serde_json::json!({"work_order": state.wo.id, "sequence": r.sequence, "event": b.event,
-                "work_centre": op_view.work_centre, "status": op_view.status, "good": b.good, "scrap": b.scrap,
-                "rework": b.rework, "reason": reason, "actor": r.actor}),
-        ),
-    );
     let report = operation_report::ActiveModel {
-        work_order_id: Set(state.wo.id),
+        work_order_id: Set(wo.id),
         sequence: Set(r.sequence as i32),
-        event: Set(b.event.as_str().to_owned()),
-        good: Set(good),
-        scrap: Set(scrap),
-        rework: Set(rework),
-        labour_hours: Set(labour),
-        machine_hours: Set(machine),
-        reason: Set(reason.map(str::to_owned)),
+        event: Set(r.body.event.as_str().to_owned()),
+        good: Set(report.good),
+        scrap: Set(report.scrap),
+        rework: Set(report.rework),
+        labour_hours: Set(report.labour_hours),
+        machine_hours: Set(report.machine_hours),
+        reason: Set(report.reason),
         actor: Set(r.actor.clone()),
         at: Set(now),
         ..Default::default()
     };
-    Ok(Applied { moves, report, events, index: (state.wo.id, k) })
+    Ok(Accepted { moves, report, events, operation, work_order_status: order.state.status })
 }
 
 /// Applies reports in order in one transaction; each gets its own result.
@@ -1225,7 +1101,7 @@ pub async fn report_operations(
     let ids: BTreeSet<i64> = reports.iter().map(|r| r.work_order).collect();
     let ids: Vec<i64> = ids.into_iter().collect();
     // Lock the orders in id order (no deadlock between concurrent batches).
-    let mut orders: BTreeMap<i64, OrderState> = BTreeMap::new();
+    let mut rows = Vec::new();
     for chunk in pow2_chunks(&ids) {
         let mut find = work_order::Entity::find()
             .filter(work_order::Column::Id.is_in(chunk.iter().copied()))
@@ -1233,37 +1109,28 @@ pub async fn report_operations(
         if txn.get_database_backend() == DbBackend::Postgres {
             find = find.lock_exclusive();
         }
-        for wo in find.all(txn).await? {
-            orders.insert(wo.id, OrderState { wo, comps: Vec::new(), ops: Vec::new(), dirty: false });
-        }
+        rows.extend(find.all(txn).await?);
     }
-    let found: Vec<i64> = orders.keys().copied().collect();
+    let found: Vec<i64> = rows.iter().map(|w| w.id).collect();
     let (mut comps, mut ops) = children(txn, &found).await?;
     let mut pairs = BTreeSet::new();
-    for (id, state) in orders.iter_mut() {
-        state.comps = comps.remove(id).unwrap_or_default();
-        state.ops = ops.remove(id).unwrap_or_default();
-        for c in &state.comps {
-            pairs.insert((c.component.clone(), state.wo.stock_location.clone()));
-            pairs.insert((c.component.clone(), state.wo.wip_location.clone()));
+    let mut orders: BTreeMap<i64, Loaded> = BTreeMap::new();
+    for wo in rows {
+        let (c, o) = (comps.remove(&wo.id).unwrap_or_default(), ops.remove(&wo.id).unwrap_or_default());
+        for c in &c {
+            pairs.insert((c.component.clone(), wo.stock_location.clone()));
+            pairs.insert((c.component.clone(), wo.wip_location.clone()));
         }
+        orders.insert(wo.id, Loaded::new(wo, c, o));
     }
     let mut picker = Picker::load(txn, pairs).await?;
-    let mut results: Vec<Result<Applied, StoreError>> = Vec::with_capacity(reports.len());
-    for r in reports {
-        results.push(match orders.get_mut(&r.work_order) {
+    let results: Vec<Result<Accepted, StoreError>> = reports
+        .iter()
+        .map(|r| match orders.get_mut(&r.work_order) {
             None => Err(StoreError::not_found("work order", r.work_order.to_string())),
-            Some(state) => {
-                // A refused report leaves the order as it was.
-                let (wo, comps, ops) = (state.wo.clone(), state.comps.clone(), state.ops.clone());
-                let applied = apply_report(state, &mut picker, r, now);
-                if applied.is_err() {
-                    (state.wo, state.comps, state.ops) = (wo, comps, ops);
-                }
-                applied
-            }
-        });
-    }
+            Some(order) => accept(order, &mut picker, r, now),
+        })
+        .collect();
     // Postings, all or nothing.
     let mut postings: Vec<(&str, &MovementBody)> = Vec::new();
     let mut owner = Vec::new();
@@ -1280,7 +1147,7 @@ pub async fn report_operations(
         movement_ids[i].push(result?.id);
     }
     // Write the changed orders.
-    let dirty: Vec<&OrderState> = orders.values().filter(|s| s.dirty).collect();
+    let dirty: Vec<&Loaded> = orders.values().filter(|s| s.dirty).collect();
     let wos: Vec<work_order::ActiveModel> = dirty.iter().map(|s| s.wo.clone().into_active_model()).collect();
     let op_rows: Vec<operation::ActiveModel> =
         dirty.iter().flat_map(|s| s.ops.iter().map(|o| o.clone().into_active_model())).collect();
@@ -1334,14 +1201,13 @@ pub async fn report_operations(
         .zip(movement_ids)
         .map(|((a, r), movements)| {
             let a = a?;
-            let state = &orders[&a.index.0];
             Ok(ReportOutcome {
                 report: report_ids.next().unwrap_or_default(),
                 work_order: r.work_order,
                 sequence: r.sequence,
                 event: r.body.event,
-                operation: operation_view(&state.ops[a.index.1]),
-                work_order_status: WorkOrderStatus::parse(&state.wo.status).unwrap_or(WorkOrderStatus::Released),
+                operation: a.operation,
+                work_order_status: a.work_order_status,
                 movements,
             })
         })
@@ -1374,12 +1240,15 @@ pub async fn close_work_order(txn: &impl ConnectionTrait, actor: &str, id: i64) 
     }
     let wo = find.one(txn).await?.ok_or_else(|| StoreError::not_found("work order", id.to_string()))?;
     if wo.status == WorkOrderStatus::Closed.as_str() {
-        return Err(conflict("work_order_closed", format!("work order {} is already closed", reference(id))));
+        return Err(StoreError::conflict(
+            "work_order_closed",
+            format!("work order {} is already closed", reference(id)),
+        ));
     }
     let (mut comps, ops) = children(txn, &[id]).await?;
     let comps = comps.remove(&id).unwrap_or_default();
     if let Some(op) = ops.get(&id).into_iter().flatten().find(|o| o.status == OperationStatus::Running.as_str()) {
-        return Err(conflict(
+        return Err(StoreError::conflict(
             "operation_running",
             format!("operation {} of {} is running; pause or complete it before closing", op.sequence, reference(id)),
         ));
@@ -1630,49 +1499,6 @@ fn is_open(wo: &work_order::Model) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn requirements_round_up_to_a_millionth() {
-        assert_eq!(mul_micros(2_500_000, 4_000_000), 10_000_000);
-        assert_eq!(mul_micros(1, 500_000), 1, "half a millionth is still needed");
-        assert_eq!(mul_micros(0, 7_000_000), 0);
-        assert_eq!(mul_micros(-1_000_000, 1_500_000), -1_500_000);
-    }
-
-    fn op(seq: u32, wc: &str, setup: &str, run: &str) -> crate::master::Operation {
-        crate::master::Operation {
-            sequence: seq,
-            work_centre: wc.into(),
-            description: None,
-            setup_hours: Qty(setup.parse().unwrap()),
-            run_hours_per_unit: Qty(run.parse().unwrap()),
-        }
-    }
-
-    #[test]
-    fn operations_are_scheduled_backwards_over_working_days() {
-        let now = Utc::now();
-        let wc = |id: &str, hours: i64, days: &str| work_centre::Model {
-            id: id.into(),
-            name: None,
-            hours_per_day: hours * 1_000_000,
-            working_days: days.into(),
-            created_at: now,
-            updated_at: now,
-        };
-        let centres: HashMap<String, work_centre::Model> =
-            [wc("SAW", 8, "mon,tue,wed,thu,fri"), wc("ASSY", 16, "mon,tue,wed,thu,fri")]
-                .into_iter()
-                .map(|w| (w.id.clone(), w))
-                .collect();
-        let due = NaiveDate::from_ymd_opt(2027, 1, 18).unwrap(); // a Monday
-        // SAW: 1 + 10 × 1.5 = 16 h = 2 days; ASSY: 10 × 2 = 20 h = 2 days (16 h/day).
-        let ops = [op(10, "SAW", "1", "1.5"), op(20, "ASSY", "0", "2")];
-        let dates = schedule(due, 10_000_000, &ops, &centres);
-        let d = |m, day| NaiveDate::from_ymd_opt(2027, m, day).unwrap();
-        assert_eq!(dates[1], (d(1, 15), d(1, 18)), "Fri and Mon: the weekend is skipped");
-        assert_eq!(dates[0], (d(1, 13), d(1, 14)));
-    }
 
     #[test]
     fn lots_are_picked_in_order_and_the_rest_from_no_lot() {
