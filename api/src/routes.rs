@@ -26,7 +26,8 @@ const STOCK: &[Role] = &[Role::Operator, Role::Inspector, Role::Erp];
 const PLANNER: &[Role] = &[Role::Planner];
 const ADMIN: &[Role] = &[];
 
-fn audit(entity: &'static str, id: impl Into<Option<String>>, detail: Option<String>) -> AuditEntry {
+/// The audit entry of a write.
+pub(crate) fn audit(entity: &'static str, id: impl Into<Option<String>>, detail: Option<String>) -> AuditEntry {
     AuditEntry { entity, entity_id: id.into(), detail }
 }
 

@@ -30,7 +30,7 @@ const DISTRIBUTION: &[Role] = &[Role::Planner, Role::Erp];
 const SHOP_FLOOR: &[Role] = &[Role::Operator];
 
 fn audit(entity: &'static str, id: String, detail: String) -> store::access::AuditEntry {
-    store::access::AuditEntry { entity, entity_id: Some(id), detail: Some(detail) }
+    crate::routes::audit(entity, id, Some(detail))
 }
 
 /// Releases a firmed planned make-order as a work order: the BOM becomes

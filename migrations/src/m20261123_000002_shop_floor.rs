@@ -13,10 +13,7 @@ impl MigrationName for Migration {
     }
 }
 
-/// Millionths of a unit (see the crate docs).
-fn quantity(name: &'static str) -> ColumnDef {
-    big_integer(name)
-}
+use crate::quantity;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -133,18 +130,7 @@ impl MigrationTrait for Migration {
             ("ix_operation_reports_order", "operation_reports", &["work_order_id", "sequence"][..], false),
             ("ix_transfer_orders_status", "transfer_orders", &["status"][..], false),
         ];
-        for (name, table, columns, unique) in indexes {
-            let mut index = Index::create();
-            index.name(name).table(table).if_not_exists();
-            for column in columns {
-                index.col(*column);
-            }
-            if unique {
-                index.unique();
-            }
-            manager.create_index(index).await?;
-        }
-        Ok(())
+        crate::create_indexes(manager, &indexes).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -1324,6 +1324,20 @@ pub struct WorkCentreWip {
     pub late: Vec<WipOperation>,
 }
 
+impl WorkCentreWip {
+    fn empty(work_centre: String) -> WorkCentreWip {
+        WorkCentreWip {
+            work_centre,
+            queue_quantity: Qty::ZERO,
+            running_quantity: Qty::ZERO,
+            wip_value: Qty::ZERO,
+            queue: Vec::new(),
+            running: Vec::new(),
+            late: Vec::new(),
+        }
+    }
+}
+
 /// WIP per work centre of open work orders, with late operations as of a date.
 pub async fn wip_by_work_centre(
     conn: &impl ConnectionTrait,
@@ -1339,20 +1353,7 @@ pub async fn wip_by_work_centre(
         .all(conn)
         .await?
         .into_iter()
-        .map(|w| {
-            (
-                w.id.clone(),
-                WorkCentreWip {
-                    work_centre: w.id,
-                    queue_quantity: Qty::ZERO,
-                    running_quantity: Qty::ZERO,
-                    wip_value: Qty::ZERO,
-                    queue: Vec::new(),
-                    running: Vec::new(),
-                    late: Vec::new(),
-                },
-            )
-        })
+        .map(|w| (w.id.clone(), WorkCentreWip::empty(w.id)))
         .collect();
     for wo in &orders {
         let unit_value: i64 = comps
@@ -1372,15 +1373,7 @@ pub async fn wip_by_work_centre(
                 in_work: Qty::from_micros(in_work),
                 planned_finish: o.planned_finish,
             };
-            let c = centres.entry(o.work_centre.clone()).or_insert_with(|| WorkCentreWip {
-                work_centre: o.work_centre.clone(),
-                queue_quantity: Qty::ZERO,
-                running_quantity: Qty::ZERO,
-                wip_value: Qty::ZERO,
-                queue: Vec::new(),
-                running: Vec::new(),
-                late: Vec::new(),
-            });
+            let c = centres.entry(o.work_centre.clone()).or_insert_with(|| WorkCentreWip::empty(o.work_centre.clone()));
             if status != OperationStatus::Completed && o.planned_finish < as_of {
                 c.late.push(view.clone());
             }
