@@ -82,10 +82,10 @@ impl<B: Clone + Send + Sync + 'static> Poster<B> {
     /// Starts the writer tasks on the current runtime: one for SQLite (it
     /// has one writer anyway), [`PG_WRITERS`] for PostgreSQL, so one batch's
     /// commit (its WAL flush) overlaps the next batch's work.
-    pub fn start(store: Store, apply: ApplyFn<B>, action: &'static str) -> Poster<B> {
+    pub fn start(store: Store, apply: ApplyFn<B>, action: &'static str, pg_writers: usize) -> Poster<B> {
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
         let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
-        let writers = if store.backend() == sea_orm::DbBackend::Postgres { PG_WRITERS } else { 1 };
+        let writers = if store.backend() == sea_orm::DbBackend::Postgres { pg_writers.max(1) } else { 1 };
         for _ in 0..writers {
             tokio::spawn(writer(store.clone(), rx.clone(), Kind { apply, action }));
         }

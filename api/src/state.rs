@@ -42,10 +42,11 @@ impl AppState {
     /// State over a connected store; starts the movement writer task, so
     /// call it inside the runtime.
     pub fn new(store: Store) -> AppState {
-        use crate::poster::{ACTION, Poster, REPORT_ACTION, apply_movements, apply_reports};
+        use crate::poster::{ACTION, PG_WRITERS, Poster, REPORT_ACTION, apply_movements, apply_reports};
+        let report_writers = || std::env::var("TAKT_REPORT_WRITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
         AppState {
-            poster: Poster::start(store.clone(), apply_movements, ACTION),
-            reports: Poster::start(store.clone(), apply_reports, REPORT_ACTION),
+            poster: Poster::start(store.clone(), apply_movements, ACTION, PG_WRITERS),
+            reports: Poster::start(store.clone(), apply_reports, REPORT_ACTION, report_writers()),
             feed: crate::feed::Feed::start(store.clone()),
             store,
             tokens: Arc::default(),

@@ -253,7 +253,7 @@ pub async fn stored_responses(
 ) -> Result<std::collections::HashMap<(String, String), StoredResponse>, StoreError> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     let mut out = std::collections::HashMap::new();
-    for chunk in crate::db::pow2_chunks(pairs) {
+    for chunk in crate::db::padded_chunks(pairs) {
         let rows = idempotency::Entity::find()
             .filter(
                 Expr::tuple([Expr::col(idempotency::Column::Actor), Expr::col(idempotency::Column::Key)])

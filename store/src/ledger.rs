@@ -20,7 +20,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::pow2_chunks;
+use crate::db::{padded_chunks, pow2_chunks};
 use crate::entity::{item, location, movement, position};
 use crate::error::{Problems, StoreError};
 use crate::master::{self, Page, check_id};
@@ -255,7 +255,7 @@ pub async fn post_movements(
 ) -> Result<Vec<Result<Movement, StoreError>>, StoreError> {
     let item_ids: BTreeSet<&str> = postings.iter().map(|(_, b)| b.item.as_str()).collect();
     let mut items = HashMap::new();
-    for chunk in pow2_chunks(&item_ids.into_iter().collect::<Vec<_>>()) {
+    for chunk in padded_chunks(&item_ids.into_iter().collect::<Vec<_>>()) {
         let rows: Vec<(String, bool, bool)> = item::Entity::find()
             .select_only()
             .columns([item::Column::Id, item::Column::AllowNegative, item::Column::RequiresInspection])
@@ -272,7 +272,7 @@ pub async fn post_movements(
         .flat_map(|(_, b)| std::iter::once(b.location.as_str()).chain(b.to_location.as_deref()))
         .collect();
     let mut locations: HashSet<String> = HashSet::new();
-    for chunk in pow2_chunks(&location_ids.into_iter().collect::<Vec<_>>()) {
+    for chunk in padded_chunks(&location_ids.into_iter().collect::<Vec<_>>()) {
         let found: Vec<String> = location::Entity::find()
             .select_only()
             .column(location::Column::Id)

@@ -29,7 +29,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::pow2_chunks;
+use crate::db::{padded_chunks, pow2_chunks};
 use crate::entity::{
     bom, bom_line, item, location, operation_report, planned_order, position, shop_event, work_centre, work_order,
     work_order_component as component, work_order_operation as operation,
@@ -562,7 +562,7 @@ impl Picker {
         let items: BTreeSet<&String> = pairs.iter().map(|(i, _)| i).collect();
         let locations: BTreeSet<&String> = pairs.iter().map(|(_, l)| l).collect();
         if !pairs.is_empty() {
-            for chunk in pow2_chunks(&items.into_iter().cloned().collect::<Vec<_>>()) {
+            for chunk in padded_chunks(&items.into_iter().cloned().collect::<Vec<_>>()) {
                 let rows = position::Entity::find()
                     .filter(position::Column::Item.is_in(chunk.iter().cloned()))
                     .filter(position::Column::Location.is_in(locations.iter().map(|l| (*l).clone())))
@@ -870,7 +870,7 @@ type Children = (HashMap<i64, Vec<component::Model>>, HashMap<i64, Vec<operation
 async fn children(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Children, StoreError> {
     let mut comps: HashMap<i64, Vec<component::Model>> = HashMap::new();
     let mut ops: HashMap<i64, Vec<operation::Model>> = HashMap::new();
-    for chunk in pow2_chunks(ids) {
+    for chunk in padded_chunks(ids) {
         for c in component::Entity::find()
             .filter(component::Column::WorkOrderId.is_in(chunk.iter().copied()))
             .order_by_asc(component::Column::LineNo)
@@ -901,6 +901,8 @@ struct Loaded {
     ops: Vec<operation::Model>,
     state: wip::OrderState,
     dirty: bool,
+    /// The rows as loaded, to write only what changed.
+    original: (work_order::Model, Vec<component::Model>, Vec<operation::Model>),
 }
 
 impl Loaded {
@@ -935,16 +937,20 @@ impl Loaded {
                 })
                 .collect(),
         };
-        Loaded { wo, comps, ops, state, dirty: false }
+        let original = (wo.clone(), comps.clone(), ops.clone());
+        Loaded { wo, comps, ops, state, dirty: false, original }
     }
 
     /// Copies the rules' state back into the rows.
     fn sync(&mut self, applied: &wip::Applied, now: DateTime<Utc>) {
         let s = &self.state;
-        self.wo.status = s.status.as_str().to_owned();
-        self.wo.received = s.received;
-        self.wo.scrapped = s.scrapped;
-        self.wo.updated_at = now;
+        if (self.wo.status.as_str(), self.wo.received, self.wo.scrapped) != (s.status.as_str(), s.received, s.scrapped)
+        {
+            self.wo.status = s.status.as_str().to_owned();
+            self.wo.received = s.received;
+            self.wo.scrapped = s.scrapped;
+            self.wo.updated_at = now;
+        }
         for (row, c) in self.comps.iter_mut().zip(&s.components) {
             (row.issued, row.consumed) = (c.issued, c.consumed);
         }
@@ -1102,7 +1108,7 @@ pub async fn report_operations(
     let ids: Vec<i64> = ids.into_iter().collect();
     // Lock the orders in id order (no deadlock between concurrent batches).
     let mut rows = Vec::new();
-    for chunk in pow2_chunks(&ids) {
+    for chunk in padded_chunks(&ids) {
         let mut find = work_order::Entity::find()
             .filter(work_order::Column::Id.is_in(chunk.iter().copied()))
             .order_by_asc(work_order::Column::Id);
@@ -1147,12 +1153,22 @@ pub async fn report_operations(
         movement_ids[i].push(result?.id);
     }
     // Write the changed orders.
+    // Only rows that changed: most reports touch one or two operations.
     let dirty: Vec<&Loaded> = orders.values().filter(|s| s.dirty).collect();
-    let wos: Vec<work_order::ActiveModel> = dirty.iter().map(|s| s.wo.clone().into_active_model()).collect();
-    let op_rows: Vec<operation::ActiveModel> =
-        dirty.iter().flat_map(|s| s.ops.iter().map(|o| o.clone().into_active_model())).collect();
-    let comp_rows: Vec<component::ActiveModel> =
-        dirty.iter().flat_map(|s| s.comps.iter().map(|c| c.clone().into_active_model())).collect();
+    let wos: Vec<work_order::ActiveModel> =
+        dirty.iter().filter(|s| s.wo != s.original.0).map(|s| s.wo.clone().into_active_model()).collect();
+    let op_rows: Vec<operation::ActiveModel> = dirty
+        .iter()
+        .flat_map(|s| {
+            s.ops.iter().zip(&s.original.2).filter(|(o, was)| o != was).map(|(o, _)| o.clone().into_active_model())
+        })
+        .collect();
+    let comp_rows: Vec<component::ActiveModel> = dirty
+        .iter()
+        .flat_map(|s| {
+            s.comps.iter().zip(&s.original.1).filter(|(c, was)| c != was).map(|(c, _)| c.clone().into_active_model())
+        })
+        .collect();
     upsert(
         txn,
         wos,
