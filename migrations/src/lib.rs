@@ -9,6 +9,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_control_plane;
+mod m20261123_000003_quality;
 
 /// Applies the control plane's migrations.
 pub struct Migrator;
@@ -16,6 +17,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_control_plane::Migration)]
+        vec![Box::new(m20261123_000001_control_plane::Migration), Box::new(m20261123_000003_quality::Migration)]
     }
 }

@@ -135,9 +135,7 @@ impl InspectionPolicy {
 }
 
 fn aql_index(aql: &str) -> Result<usize, QualityError> {
-    AQLS.iter()
-        .position(|(a, _)| *a == aql)
-        .ok_or_else(|| QualityError::UnknownAql(aql.to_owned()))
+    AQLS.iter().position(|(a, _)| *a == aql).ok_or_else(|| QualityError::UnknownAql(aql.to_owned()))
 }
 
 /// What to inspect of one lot.
@@ -391,9 +389,10 @@ pub fn validate_decision(
     }
     let whole = |field: &'static str, given: Option<Decimal>| -> Result<(), QualityError> {
         match given {
-            Some(q) if q != lot_quantity => {
-                Err(invalid(field, format!("{q} does not match the lot quantity {lot_quantity}; use a partial decision")))
-            }
+            Some(q) if q != lot_quantity => Err(invalid(
+                field,
+                format!("{q} does not match the lot quantity {lot_quantity}; use a partial decision"),
+            )),
             _ => Ok(()),
         }
     };
@@ -436,10 +435,7 @@ pub fn validate_decision(
                 ));
             }
             if released == zero || released == lot_quantity {
-                return Err(invalid(
-                    "released",
-                    "a partial decision releases part of the lot, not none or all of it",
-                ));
+                return Err(invalid("released", "a partial decision releases part of the lot, not none or all of it"));
             }
             DecisionSplit { released, rejected, scrapped }
         }
@@ -631,15 +627,21 @@ mod tests {
             validate_decision(r, dec!(100), &req(DecisionKind::Partial, Some(dec!(60)), Some(dec!(40)), None)).unwrap(),
             DecisionSplit { released: dec!(60), rejected: dec!(40), scrapped: dec!(0) }
         );
-        assert!(validate_decision(r, dec!(100), &req(DecisionKind::Partial, Some(dec!(60)), Some(dec!(30)), None)).is_err());
+        assert!(
+            validate_decision(r, dec!(100), &req(DecisionKind::Partial, Some(dec!(60)), Some(dec!(30)), None)).is_err()
+        );
         assert!(validate_decision(r, dec!(100), &req(DecisionKind::Partial, Some(dec!(100)), None, None)).is_err());
-        assert!(validate_decision(r, dec!(100), &req(DecisionKind::Partial, Some(dec!(-1)), Some(dec!(101)), None)).is_err());
+        assert!(
+            validate_decision(r, dec!(100), &req(DecisionKind::Partial, Some(dec!(-1)), Some(dec!(101)), None))
+                .is_err()
+        );
         assert!(validate_decision(r, dec!(100), &req(DecisionKind::Release, Some(dec!(90)), None, None)).is_err());
         assert!(validate_decision(r, dec!(100), &req(DecisionKind::Reject, None, None, None)).is_ok());
         assert!(validate_decision(r, dec!(100), &req(DecisionKind::Scrap, None, None, None)).is_err());
         assert!(validate_decision(h, dec!(100), &req(DecisionKind::Reject, None, None, None)).is_err());
         assert_eq!(
-            validate_decision(h, dec!(10), &req(DecisionKind::Partial, Some(dec!(7.5)), None, Some(dec!(2.5)))).unwrap(),
+            validate_decision(h, dec!(10), &req(DecisionKind::Partial, Some(dec!(7.5)), None, Some(dec!(2.5))))
+                .unwrap(),
             DecisionSplit { released: dec!(7.5), rejected: dec!(0), scrapped: dec!(2.5) }
         );
     }
