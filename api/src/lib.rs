@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod poster;
+pub mod quality;
 pub mod routes;
 pub mod state;
 
@@ -82,6 +83,18 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
         .routes(routes!(list_audit))
+        .routes(routes!(quality::start_receipt))
+        .routes(routes!(quality::start_hold, quality::list_holds))
+        .routes(routes!(quality::workflow_state))
+        .routes(routes!(quality::list_lots))
+        .routes(routes!(quality::get_lot))
+        .routes(routes!(quality::record_results))
+        .routes(routes!(quality::decide))
+        .routes(routes!(quality::list_alerts))
+        .routes(routes!(quality::list_notifications))
+        .routes(routes!(quality::list_supplier_returns))
+        .routes(routes!(quality::get_settings, quality::put_settings))
+        .routes(routes!(quality::release_planned_order))
         .split_for_parts();
     let doc = api.clone();
     let router = router

@@ -31,6 +31,8 @@ pub struct AppState {
     pub store: Store,
     /// The group-commit queue of `POST /movements`.
     pub poster: crate::poster::Poster,
+    /// The durable workflows (Temporal), when `TEMPORAL_ADDRESS` is set.
+    pub workflows: Option<workflows::Engine>,
     tokens: Arc<RwLock<HashMap<String, (Caller, Instant)>>>,
 }
 
@@ -38,7 +40,14 @@ impl AppState {
     /// State over a connected store; starts the movement writer task, so
     /// call it inside the runtime.
     pub fn new(store: Store) -> AppState {
-        AppState { poster: crate::poster::Poster::start(store.clone()), store, tokens: Arc::default() }
+        AppState { poster: crate::poster::Poster::start(store.clone()), store, workflows: None, tokens: Arc::default() }
+    }
+
+    /// The same state with workflows: receipts with inspection, holds and
+    /// planned-order releases start Temporal workflows through `engine`.
+    pub fn with_workflows(mut self, engine: workflows::Engine) -> AppState {
+        self.workflows = Some(engine);
+        self
     }
 
     /// Forgets cached tokens (after a revocation).
