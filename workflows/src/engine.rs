@@ -255,3 +255,60 @@ pub async fn run_worker(
     });
     worker.run().await.map_err(|e| EngineError::Unavailable(format!("worker: {e}")))
 }
+
+/// A worker on a thread of its own (the SDK's worker future is not `Send`),
+/// with its own runtime and its own connection to the database.
+pub struct WorkerThread {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    join: Option<std::thread::JoinHandle<Result<(), EngineError>>>,
+}
+
+impl WorkerThread {
+    /// Starts a worker for `config` over the database at `database_url`.
+    pub fn spawn(config: WorkflowConfig, database_url: String) -> std::io::Result<WorkerThread> {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let join = std::thread::Builder::new().name("takt-worker".into()).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| EngineError::Config(format!("worker runtime: {e}")))?;
+            runtime.block_on(async move {
+                let store = Store::connect(&database_url)
+                    .await
+                    .map_err(|e| EngineError::Config(format!("worker database: {e}")))?;
+                run_worker(&config, store, async move {
+                    let _ = stopped.await;
+                })
+                .await
+            })
+        })?;
+        Ok(WorkerThread { stop: Some(stop), join: Some(join) })
+    }
+
+    /// True while the worker thread runs.
+    pub fn is_running(&self) -> bool {
+        self.join.as_ref().is_some_and(|j| !j.is_finished())
+    }
+
+    /// Stops the worker (it finishes its current tasks) and waits for it.
+    pub fn stop(mut self) -> Result<(), EngineError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), EngineError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.join.take() {
+            Some(j) => j.join().unwrap_or_else(|_| Err(EngineError::Config("the worker thread panicked".into()))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for WorkerThread {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
