@@ -84,6 +84,7 @@ pub async fn start_receipt(
     let actor = auth.0.name.clone();
     write(&s, &auth, RECEIVING, &headers, "POST /quality/receipts", &bytes, move |txn| {
         Box::pin(async move {
+            quality::begin_write(txn).await?;
             quality::check_receipt(txn, &body).await?;
             let order = body.supply_order.clone();
             let id = engine.start_receipt(&actor, body).await.map_err(engine_error)?;
@@ -116,6 +117,7 @@ pub async fn start_hold(
     let actor = auth.0.name.clone();
     write(&s, &auth, HOLDING, &headers, "POST /quality/holds", &bytes, move |txn| {
         Box::pin(async move {
+            quality::begin_write(txn).await?;
             quality::check_hold(txn, &body).await?;
             let what = format!("hold {} at {}: {}", body.item, body.location, body.reason);
             let id = engine.start_hold(&actor, body).await.map_err(engine_error)?;
@@ -153,10 +155,7 @@ pub async fn workflow_state(
     use axum::response::IntoResponse;
     match quality::find_by_workflow(s.store.conn(), &id).await? {
         Some(lot) => Ok(Json(quality::get_lot(s.store.conn(), lot.id).await?).into_response()),
-        None => Ok((
-            StatusCode::ACCEPTED,
-            Json(Started { workflow_id: id, step: workflows::flows::STARTING.into() }),
-        )
+        None => Ok((StatusCode::ACCEPTED, Json(Started { workflow_id: id, step: workflows::flows::STARTING.into() }))
             .into_response()),
     }
 }
@@ -239,7 +238,11 @@ pub async fn record_results(
         Box::pin(async move {
             let rows = quality::record_results(txn, &inspector, id, &results).await?;
             let n = rows.len();
-            Ok((StatusCode::CREATED, json(&rows), audit("inspection_lot", id.to_string(), Some(format!("{n} results")))))
+            Ok((
+                StatusCode::CREATED,
+                json(&rows),
+                audit("inspection_lot", id.to_string(), Some(format!("{n} results"))),
+            ))
         })
     })
     .await
@@ -298,6 +301,7 @@ pub async fn decide(
     let inspector = auth.0.name.clone();
     write(&s, &auth, INSPECTOR, &headers, "POST /quality/inspection-lots/{id}/decision", &bytes, move |txn| {
         Box::pin(async move {
+            quality::begin_write(txn).await?;
             let (lot, decision) = quality::check_decision(txn, &inspector, id, &body).await?;
             let kind = if lot.origin == "hold" { LotWorkflow::Hold } else { LotWorkflow::Receipt };
             let step = engine.decide(kind, &lot.workflow_id, decision.clone()).await.map_err(engine_error)?;
@@ -417,6 +421,7 @@ pub async fn release_planned_order(
     let actor = auth.0.name.clone();
     write(&s, &auth, PLANNER, &headers, "POST /workflows/planned-order-releases", &bytes, move |txn| {
         Box::pin(async move {
+            quality::begin_write(txn).await?;
             store::release::check_release(txn, body.planned_order).await?;
             let id = engine.start_release(&actor, body.planned_order).await.map_err(engine_error)?;
             Ok((

@@ -86,7 +86,7 @@ impl App {
         config.task_queue = format!("takt-test-{}-{n}", std::process::id());
         config.timing.activity_timeout_secs = 10;
         let engine = Engine::connect(config.clone()).await.unwrap();
-        let worker = workflows::WorkerThread::spawn(config, url.to_owned()).unwrap();
+        let worker = workflows::WorkerThread::spawn(config, url.to_owned(), Some(store.clone())).unwrap();
         let (router, _) = api::router(api::AppState::new(store.clone()).with_workflows(engine.clone()));
         App { router, store, engine, url: url.to_owned(), worker: Some(worker) }
     }
@@ -126,7 +126,11 @@ impl App {
             if status == StatusCode::OK && v["step"] == step {
                 return v;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "{}: {workflow_id} never reached {step}: {v}", self.url);
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{}: {workflow_id} never reached {step}: {v}",
+                self.url
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -208,7 +212,10 @@ async fn receipt_from_posting_to_release() {
         // ISO 2859-1 level II: lot 1201–3200 → K, n = 125; AQL 1.0 → Ac 3 / Re 4.
         assert_eq!(lot["sampling_plan"]["code_letter"], "K", "{lot}");
         assert_eq!(lot["sampling_plan"]["sample_size"], 125);
-        assert_eq!((lot["sampling_plan"]["accept"].as_u64(), lot["sampling_plan"]["reject"].as_u64()), (Some(3), Some(4)));
+        assert_eq!(
+            (lot["sampling_plan"]["accept"].as_u64(), lot["sampling_plan"]["reject"].as_u64()),
+            (Some(3), Some(4))
+        );
         assert_eq!((lot["supplier"].as_str(), lot["status"].as_str()), (Some("ACME"), Some("open")));
         assert_eq!(app.stock("RESIN").await, ("0".into(), "2000".into(), "0".into()));
         let open = app.ok("GET", "/quality/inspection-lots?status=open", INSPECTOR, None).await;
@@ -227,13 +234,21 @@ async fn receipt_from_posting_to_release() {
                 ])),
             )
             .await;
-        assert_eq!(results.as_array().unwrap().iter().map(|r| r["conforming"].clone()).collect::<Vec<_>>(), [true, true]);
+        assert_eq!(
+            results.as_array().unwrap().iter().map(|r| r["conforming"].clone()).collect::<Vec<_>>(),
+            [true, true]
+        );
         let lot = app.ok("GET", &format!("/quality/inspection-lots/{id}"), INSPECTOR, None).await;
         assert_eq!(lot["verdict"], "accept");
 
         // Release: the API answers once the workflow accepted the decision.
         let d = app
-            .ok("POST", &format!("/quality/inspection-lots/{id}/decision"), INSPECTOR, Some(json!({"decision": "release", "note": "all good"})))
+            .ok(
+                "POST",
+                &format!("/quality/inspection-lots/{id}/decision"),
+                INSPECTOR,
+                Some(json!({"decision": "release", "note": "all good"})),
+            )
             .await;
         assert_eq!((d["step"].as_str(), d["inspector"].as_str()), (Some("decision_accepted"), Some("ines")), "{d}");
         let done = app.wait_step(&wf, "completed").await;
@@ -242,7 +257,10 @@ async fn receipt_from_posting_to_release() {
         assert_eq!(app.stock("RESIN").await, ("2000".into(), "0".into(), "0".into()));
         let releases = app.movements_with("RESIN", &format!("{wf}:release")).await;
         assert_eq!(releases.len(), 1, "exactly one release movement");
-        assert_eq!((releases[0]["from_status"].as_str(), releases[0]["to_status"].as_str()), (Some("quality_hold"), Some("available")));
+        assert_eq!(
+            (releases[0]["from_status"].as_str(), releases[0]["to_status"].as_str()),
+            (Some("quality_hold"), Some("available"))
+        );
         assert_eq!(releases[0]["actor"], "ines");
         let notes = app.ok("GET", "/quality/notifications", ERP, None).await;
         let outcome: Vec<&Value> = notes.as_array().unwrap().iter().filter(|n| n["reference"] == wf.as_str()).collect();
@@ -250,12 +268,22 @@ async fn receipt_from_posting_to_release() {
         assert_eq!(outcome[0]["payload"]["status"], "released");
         let audit = app.ok("GET", "/audit?limit=20", ADMIN, None).await;
         assert!(
-            audit.as_array().unwrap().iter().any(|a| a["actor"] == "ines"
-                && a["action"] == "POST /quality/inspection-lots/{id}/decision"),
+            audit
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["actor"] == "ines" && a["action"] == "POST /quality/inspection-lots/{id}/decision"),
             "{audit}"
         );
         // A second decision on the closed lot is refused.
-        let (s, e) = app.call("POST", &format!("/quality/inspection-lots/{id}/decision"), INSPECTOR, Some(json!({"decision": "reject"}))).await;
+        let (s, e) = app
+            .call(
+                "POST",
+                &format!("/quality/inspection-lots/{id}/decision"),
+                INSPECTOR,
+                Some(json!({"decision": "reject"})),
+            )
+            .await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("lot_closed")));
         app.record_history(&wf, "receipt_release").await;
         app.shutdown().await;
@@ -272,8 +300,13 @@ async fn receipt_rejection_and_partial_decision() {
         let (wf, lot) = receive(&app, "PO-2", 40, "R-1").await;
         assert_eq!(lot["sampling_plan"]["code_letter"], "D");
         let id = lot["id"].as_i64().unwrap();
-        app.ok("POST", &format!("/quality/inspection-lots/{id}/decision"), INSPECTOR, Some(json!({"decision": "reject"})))
-            .await;
+        app.ok(
+            "POST",
+            &format!("/quality/inspection-lots/{id}/decision"),
+            INSPECTOR,
+            Some(json!({"decision": "reject"})),
+        )
+        .await;
         let done = app.wait_step(&wf, "completed").await;
         assert_eq!((done["status"].as_str(), done["rejected"].as_str()), (Some("rejected"), Some("40")));
         assert_eq!(app.stock("RESIN").await, ("0".into(), "0".into(), "40".into()));
@@ -323,15 +356,23 @@ async fn no_decision_in_time_escalates_and_keeps_waiting() {
         .await;
         let (wf, lot) = receive(&app, "PO-3", 500, "E-1").await;
         // Lot 281–500 → H, n = 50; AQL 2.5 → Ac 3.
-        assert_eq!((lot["sampling_plan"]["sample_size"].as_u64(), lot["sampling_plan"]["accept"].as_u64()), (Some(50), Some(3)));
+        assert_eq!(
+            (lot["sampling_plan"]["sample_size"].as_u64(), lot["sampling_plan"]["accept"].as_u64()),
+            (Some(50), Some(3))
+        );
         let escalated = app.wait_step(&wf, "escalated").await;
         let id = escalated["id"].as_i64().unwrap();
         let alerts = app.ok("GET", "/quality/alerts", INSPECTOR, None).await;
         assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
         assert_eq!((alerts[0]["inspection_lot"].as_i64(), alerts[0]["kind"].as_str()), (Some(id), Some("escalation")));
         // Still waiting: a decision after the escalation completes the receipt.
-        app.ok("POST", &format!("/quality/inspection-lots/{id}/decision"), INSPECTOR, Some(json!({"decision": "release"})))
-            .await;
+        app.ok(
+            "POST",
+            &format!("/quality/inspection-lots/{id}/decision"),
+            INSPECTOR,
+            Some(json!({"decision": "release"})),
+        )
+        .await;
         let done = app.wait_step(&wf, "completed").await;
         assert_eq!(done["status"], "released");
         assert_eq!(app.ok("GET", "/quality/alerts", INSPECTOR, None).await.as_array().unwrap().len(), 1);
@@ -348,12 +389,22 @@ async fn hold_on_existing_stock_until_release_or_scrap() {
         app.ok("PUT", "/locations/MAIN", PLANNER, Some(json!({"id": "MAIN", "kind": "plant_store"}))).await;
         app.ok("PUT", "/items/GEAR", PLANNER, Some(json!({"id": "GEAR", "source": "buy"}))).await;
         for (lot, q) in [("G1", 30), ("G2", 20)] {
-            app.ok("POST", "/movements", OPERATOR, Some(json!({"kind": "receipt", "item": "GEAR", "lot": lot, "quantity": q, "location": "MAIN"})))
-                .await;
+            app.ok(
+                "POST",
+                "/movements",
+                OPERATOR,
+                Some(json!({"kind": "receipt", "item": "GEAR", "lot": lot, "quantity": q, "location": "MAIN"})),
+            )
+            .await;
         }
         // A hold on one lot.
         let (s, started) = app
-            .call("POST", "/quality/holds", INSPECTOR, Some(json!({"item": "GEAR", "location": "MAIN", "lot": "G1", "reason": "complaint C-42"})))
+            .call(
+                "POST",
+                "/quality/holds",
+                INSPECTOR,
+                Some(json!({"item": "GEAR", "location": "MAIN", "lot": "G1", "reason": "complaint C-42"})),
+            )
             .await;
         assert_eq!(s, StatusCode::ACCEPTED, "{started}");
         let wf = started["workflow_id"].as_str().unwrap().to_owned();
@@ -361,20 +412,42 @@ async fn hold_on_existing_stock_until_release_or_scrap() {
         assert_eq!((lot["origin"].as_str(), lot["quantity"].as_str()), (Some("hold"), Some("30")));
         assert_eq!(app.stock("GEAR").await, ("20".into(), "30".into(), "0".into()));
         let id = lot["id"].as_i64().unwrap();
-        let (s, e) = app.call("POST", &format!("/quality/inspection-lots/{id}/decision"), INSPECTOR, Some(json!({"decision": "reject"}))).await;
-        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("decision")), "{e}");
-        app.ok("POST", &format!("/quality/inspection-lots/{id}/decision"), INSPECTOR, Some(json!({"decision": "scrap"})))
+        let (s, e) = app
+            .call(
+                "POST",
+                &format!("/quality/inspection-lots/{id}/decision"),
+                INSPECTOR,
+                Some(json!({"decision": "reject"})),
+            )
             .await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("decision")), "{e}");
+        app.ok(
+            "POST",
+            &format!("/quality/inspection-lots/{id}/decision"),
+            INSPECTOR,
+            Some(json!({"decision": "scrap"})),
+        )
+        .await;
         let done = app.wait_step(&wf, "completed").await;
         assert_eq!((done["status"].as_str(), done["scrapped"].as_str()), (Some("scrapped"), Some("30")));
         assert_eq!(app.stock("GEAR").await, ("20".into(), "0".into(), "0".into()));
         app.record_history(&wf, "hold_scrap").await;
 
         // A hold on the item at the location (every lot), split on release.
-        app.ok("POST", "/movements", OPERATOR, Some(json!({"kind": "receipt", "item": "GEAR", "lot": "G3", "quantity": 5, "location": "MAIN"})))
-            .await;
+        app.ok(
+            "POST",
+            "/movements",
+            OPERATOR,
+            Some(json!({"kind": "receipt", "item": "GEAR", "lot": "G3", "quantity": 5, "location": "MAIN"})),
+        )
+        .await;
         let started = app
-            .ok("POST", "/quality/holds", ERP, Some(json!({"item": "GEAR", "location": "MAIN", "reason": "supplier alert"})))
+            .ok(
+                "POST",
+                "/quality/holds",
+                ERP,
+                Some(json!({"item": "GEAR", "location": "MAIN", "reason": "supplier alert"})),
+            )
             .await;
         let wf = started["workflow_id"].as_str().unwrap().to_owned();
         let lot = app.wait_step(&wf, "awaiting_decision").await;
@@ -394,7 +467,14 @@ async fn hold_on_existing_stock_until_release_or_scrap() {
         let holds = app.ok("GET", "/quality/holds", INSPECTOR, None).await;
         assert_eq!(holds.as_array().unwrap().len(), 2);
         // Nothing left to hold.
-        let (s, e) = app.call("POST", "/quality/holds", INSPECTOR, Some(json!({"item": "GEAR", "location": "MAIN", "lot": "G1", "reason": "again"}))).await;
+        let (s, e) = app
+            .call(
+                "POST",
+                "/quality/holds",
+                INSPECTOR,
+                Some(json!({"item": "GEAR", "location": "MAIN", "lot": "G1", "reason": "again"})),
+            )
+            .await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("nothing_to_hold")));
         app.record_history(&wf, "hold_partial").await;
         app.shutdown().await;
@@ -412,13 +492,49 @@ async fn bad_decisions_are_refused_and_change_nothing() {
         let path = format!("/quality/inspection-lots/{id}/decision");
         let before = (app.count("movements").await, app.count("audit_log").await, app.stock("RESIN").await);
         let cases: Vec<(&str, &str, Value, StatusCode, &str)> = vec![
-            ("/quality/inspection-lots/999999/decision", INSPECTOR, json!({"decision": "release"}), StatusCode::NOT_FOUND, "not_found"),
-            (&path, INSPECTOR, json!({"decision": "partial", "released": 60, "rejected": 30}), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            (&path, INSPECTOR, json!({"decision": "partial", "released": 100}), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            (&path, INSPECTOR, json!({"decision": "release", "released": 90}), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            (&path, INSPECTOR, json!({"decision": "partial", "released": -5, "rejected": 105}), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            (
+                "/quality/inspection-lots/999999/decision",
+                INSPECTOR,
+                json!({"decision": "release"}),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (
+                &path,
+                INSPECTOR,
+                json!({"decision": "partial", "released": 60, "rejected": 30}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+            ),
+            (
+                &path,
+                INSPECTOR,
+                json!({"decision": "partial", "released": 100}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+            ),
+            (
+                &path,
+                INSPECTOR,
+                json!({"decision": "release", "released": 90}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+            ),
+            (
+                &path,
+                INSPECTOR,
+                json!({"decision": "partial", "released": -5, "rejected": 105}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+            ),
             (&path, INSPECTOR, json!({"decision": "maybe"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            (&path, INSPECTOR, json!({"decision": "release", "colour": "red"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            (
+                &path,
+                INSPECTOR,
+                json!({"decision": "release", "colour": "red"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+            ),
             (&path, OPERATOR, json!({"decision": "release"}), StatusCode::FORBIDDEN, "forbidden"),
             (&path, ADMIN, json!({"decision": "release"}), StatusCode::FORBIDDEN, "forbidden"),
             (&path, PLANNER, json!({"decision": "release"}), StatusCode::FORBIDDEN, "forbidden"),
@@ -427,9 +543,23 @@ async fn bad_decisions_are_refused_and_change_nothing() {
             let (s, e) = app.call("POST", p, token, Some(body.clone())).await;
             assert_eq!((s, e["code"].as_str()), (status, Some(code)), "{url} {p} {body}: {e}");
         }
-        let (s, _) = app.call("POST", "/quality/inspection-lots/999999/results", INSPECTOR, Some(json!([{"characteristic": "x", "passed": true}]))).await;
+        let (s, _) = app
+            .call(
+                "POST",
+                "/quality/inspection-lots/999999/results",
+                INSPECTOR,
+                Some(json!([{"characteristic": "x", "passed": true}])),
+            )
+            .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
-        let (s, e) = app.call("POST", &format!("/quality/inspection-lots/{id}/results"), INSPECTOR, Some(json!([{"characteristic": "d", "measured": 5}]))).await;
+        let (s, e) = app
+            .call(
+                "POST",
+                &format!("/quality/inspection-lots/{id}/results"),
+                INSPECTOR,
+                Some(json!([{"characteristic": "d", "measured": 5}])),
+            )
+            .await;
         assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("[0].lower_limit")), "{e}");
         let after = (app.count("movements").await, app.count("audit_log").await, app.stock("RESIN").await);
         assert_eq!(after, before, "refused decisions wrote nothing");
@@ -437,11 +567,16 @@ async fn bad_decisions_are_refused_and_change_nothing() {
         assert_eq!((lot["status"].as_str(), lot["step"].as_str()), (Some("open"), Some("awaiting_decision")));
         // Refused receipts: an item without inspection, an over-receipt, an unknown order.
         app.ok("PUT", "/items/PLAIN", PLANNER, Some(json!({"id": "PLAIN", "source": "buy"}))).await;
-        app.ok("PUT", "/supply-orders/PO-P", ERP, Some(json!({"id": "PO-P", "item": "PLAIN", "quantity": 5, "due_date": "2027-01-11", "location": "RECV"})))
-            .await;
+        app.ok(
+            "PUT",
+            "/supply-orders/PO-P",
+            ERP,
+            Some(json!({"id": "PO-P", "item": "PLAIN", "quantity": 5, "due_date": "2027-01-11", "location": "RECV"})),
+        )
+        .await;
         for (body, status, code) in [
             (json!({"supply_order": "PO-P", "quantity": 5}), StatusCode::CONFLICT, "no_inspection"),
-            (json!({"supply_order": "PO-4", "quantity": 1}), StatusCode::CONFLICT, "over_receipt"),
+            (json!({"supply_order": "PO-4", "quantity": 1}), StatusCode::CONFLICT, "order_not_open"),
             (json!({"supply_order": "PO-NONE", "quantity": 1}), StatusCode::NOT_FOUND, "not_found"),
         ] {
             let (s, e) = app.call("POST", "/quality/receipts", OPERATOR, Some(body)).await;
@@ -472,10 +607,20 @@ async fn skip_lot_releases_the_skipped_lots_without_an_inspector() {
         .await;
         let (_, first) = receive(&app, "PO-5", 100, "S-1").await;
         assert_eq!(first["sampling_plan"]["method"], "sampling");
-        let started = app.ok("POST", "/quality/receipts", OPERATOR, Some(json!({"supply_order": "PO-5", "quantity": 100, "lot": "S-2"}))).await;
+        let started = app
+            .ok(
+                "POST",
+                "/quality/receipts",
+                OPERATOR,
+                Some(json!({"supply_order": "PO-5", "quantity": 100, "lot": "S-2"})),
+            )
+            .await;
         let wf = started["workflow_id"].as_str().unwrap();
         let done = app.wait_step(wf, "completed").await;
-        assert_eq!((done["sampling_plan"]["method"].as_str(), done["decided_by"].as_str()), (Some("skip"), Some("skip-lot")));
+        assert_eq!(
+            (done["sampling_plan"]["method"].as_str(), done["decided_by"].as_str()),
+            (Some("skip"), Some("skip-lot"))
+        );
         assert_eq!(done["status"], "released");
         assert_eq!(app.stock("RESIN").await, ("100".into(), "100".into(), "0".into()));
         app.shutdown().await;
@@ -484,9 +629,10 @@ async fn skip_lot_releases_the_skipped_lots_without_an_inspector() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planned_order_release_workflow_releases_once() {
-    let server = dev_server();
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/bike-shop.json")).unwrap();
     for url in databases().await {
+        // One server per database: the workflow id is the planned order's id.
+        let server = dev_server();
         let app = App::new(&url, &server).await;
         app.ok("POST", "/scenario", PLANNER, Some(serde_json::from_str(&text).unwrap())).await;
         let run = app.ok("POST", "/mrp/runs", PLANNER, Some(json!({}))).await;
@@ -516,8 +662,13 @@ async fn planned_order_release_workflow_releases_once() {
         let started_at = Instant::now();
         let note = loop {
             let notes = app.ok("GET", "/quality/notifications", ERP, None).await;
-            let mine: Vec<Value> =
-                notes.as_array().unwrap().iter().filter(|n| n["key"] == format!("planned_order:{po}:release")).cloned().collect();
+            let mine: Vec<Value> = notes
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["key"] == format!("planned_order:{po}:release"))
+                .cloned()
+                .collect();
             if !mine.is_empty() {
                 assert_eq!(mine.len(), 1);
                 break mine[0].clone();

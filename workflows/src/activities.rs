@@ -95,7 +95,11 @@ impl QualityActivities {
 
     /// Moves existing stock to `quality_hold` and opens its inspection lot.
     #[activity]
-    pub async fn place_hold(self: Arc<Self>, _ctx: ActivityContext, input: PlaceHold) -> Result<LotStarted, ActivityError> {
+    pub async fn place_hold(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: PlaceHold,
+    ) -> Result<LotStarted, ActivityError> {
         self.store
             .write(move |txn| {
                 Box::pin(
@@ -109,7 +113,10 @@ impl QualityActivities {
     /// Raises the escalation alert of a lot without a decision in time.
     #[activity]
     pub async fn escalate(self: Arc<Self>, _ctx: ActivityContext, lot_id: i64) -> Result<(), ActivityError> {
-        self.store.write(move |txn| Box::pin(async move { quality::escalate(txn, lot_id).await })).await.map_err(failure)
+        self.store
+            .write(move |txn| Box::pin(async move { quality::escalate(txn, lot_id).await }))
+            .await
+            .map_err(failure)
     }
 
     /// Posts the usage decision to the ledger and closes the lot.

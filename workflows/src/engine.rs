@@ -49,8 +49,7 @@ impl WorkflowConfig {
     }
 
     fn url(&self) -> Result<temporalio_client::Url, EngineError> {
-        let text =
-            if self.address.contains("://") { self.address.clone() } else { format!("http://{}", self.address) };
+        let text = if self.address.contains("://") { self.address.clone() } else { format!("http://{}", self.address) };
         temporalio_client::Url::parse(&text).map_err(|e| EngineError::Config(format!("TEMPORAL_ADDRESS {text}: {e}")))
     }
 }
@@ -265,7 +264,10 @@ pub struct WorkerThread {
 
 impl WorkerThread {
     /// Starts a worker for `config` over the database at `database_url`.
-    pub fn spawn(config: WorkflowConfig, database_url: String) -> std::io::Result<WorkerThread> {
+    /// On SQLite, pass the server's `shared` store when the worker runs in
+    /// the server's process: its write queue then orders the worker's
+    /// postings with the API's (an SQLite store is not tied to a runtime).
+    pub fn spawn(config: WorkflowConfig, database_url: String, shared: Option<Store>) -> std::io::Result<WorkerThread> {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let join = std::thread::Builder::new().name("takt-worker".into()).spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -274,9 +276,12 @@ impl WorkerThread {
                 .build()
                 .map_err(|e| EngineError::Config(format!("worker runtime: {e}")))?;
             runtime.block_on(async move {
-                let store = Store::connect(&database_url)
-                    .await
-                    .map_err(|e| EngineError::Config(format!("worker database: {e}")))?;
+                let store = match shared.filter(|s| s.backend() == sea_orm::DbBackend::Sqlite) {
+                    Some(store) => store,
+                    None => Store::connect(&database_url)
+                        .await
+                        .map_err(|e| EngineError::Config(format!("worker database: {e}")))?,
+                };
                 run_worker(&config, store, async move {
                     let _ = stopped.await;
                 })

@@ -367,8 +367,9 @@ impl PlannedOrderRelease {
             actor: input.actor.clone(),
             planned_order: input.planned_order,
         };
-        let outcome =
-            ctx.execute_activity(QualityActivities::release_planned_order, order, activity_options(input.timing)).await?;
+        let outcome = ctx
+            .execute_activity(QualityActivities::release_planned_order, order, activity_options(input.timing))
+            .await?;
         Ok(outcome)
     }
 }

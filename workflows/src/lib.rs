@@ -15,4 +15,6 @@ pub mod devserver;
 pub mod engine;
 pub mod flows;
 
-pub use engine::{DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, Engine, EngineError, LotWorkflow, WorkerThread, WorkflowConfig, run_worker};
+pub use engine::{
+    DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, Engine, EngineError, LotWorkflow, WorkerThread, WorkflowConfig, run_worker,
+};

@@ -56,6 +56,19 @@ fn quality_error(e: QualityError) -> StoreError {
     }
 }
 
+/// Takes the database's write lock as the first statement of a transaction
+/// that will wait on a workflow before it writes (the API's start and
+/// decision routes). On SQLite a transaction that read first could not
+/// write once a worker committed in between (`SQLITE_BUSY_SNAPSHOT`); holding
+/// the lock instead makes the worker's next posting wait for this commit.
+/// On PostgreSQL it is a no-op.
+pub async fn begin_write(txn: &impl ConnectionTrait) -> Result<(), StoreError> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        txn.execute_unprepared("UPDATE quality_settings SET lots_received = lots_received WHERE item = ''").await?;
+    }
+    Ok(())
+}
+
 // ---- settings -------------------------------------------------------------------
 
 /// How an item's lots are inspected.
