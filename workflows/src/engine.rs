@@ -181,8 +181,8 @@ impl Engine {
         workflow_id: &str,
         decision: UsageDecision,
     ) -> Result<String, EngineError> {
-        let options = WorkflowExecuteUpdateOptions::default();
-        let call = async {
+        let once = |decision: UsageDecision| async move {
+            let options = WorkflowExecuteUpdateOptions::default();
             match kind {
                 LotWorkflow::Receipt => {
                     self.client
@@ -195,6 +195,20 @@ impl Engine {
                         .get_workflow_handle::<QualityHold>(workflow_id)
                         .execute_update(QualityHold::decide, decision, options)
                         .await
+                }
+            }
+        };
+        // The lot is in the database, so the workflow will see it posted
+        // shortly (after a crash its posting activity may be retried first).
+        let call = async {
+            loop {
+                match once(decision.clone()).await {
+                    Err(temporalio_client::errors::WorkflowUpdateError::Failed(f))
+                        if f.message == crate::flows::NOT_POSTED_YET =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    other => return other,
                 }
             }
         };
@@ -220,6 +234,10 @@ pub fn release_workflow_id(planned_order: i64) -> String {
     format!("planned-order-release-{planned_order}")
 }
 
+/// How long a workflow task waits on a (possibly dead) worker's sticky
+/// queue before any worker may take it.
+pub const STICKY_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// The worker's options: every workflow and the activities over `store`.
 pub fn worker_options(task_queue: &str, store: Store) -> Result<WorkerOptions, EngineError> {
     let reg = |e: temporalio_sdk::WorkflowRegistrationError| EngineError::Config(e.to_string());
@@ -231,6 +249,9 @@ pub fn worker_options(task_queue: &str, store: Store) -> Result<WorkerOptions, E
         .register_workflow::<PlannedOrderRelease>()
         .map_err(reg)?
         .register_activities(QualityActivities::new(store))
+        // A crashed worker's workflows move to another worker after this
+        // long (the SDK's default is 10 s).
+        .sticky_queue_schedule_to_start_timeout(STICKY_TIMEOUT)
         .build())
 }
 

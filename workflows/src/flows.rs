@@ -27,6 +27,11 @@ pub const STARTING: &str = "starting";
 /// The step right after the `decide` update was accepted.
 pub const DECISION_ACCEPTED: &str = "decision_accepted";
 
+/// The validator's refusal while the workflow has not yet seen its lot
+/// posted (after a worker crash the posting activity may still be retried);
+/// the client retries on it.
+pub const NOT_POSTED_YET: &str = "the inspection lot is not posted yet; retry";
+
 /// Inspector name on the automatic release of a skip-lot.
 pub const SKIP_LOT_INSPECTOR: &str = "skip-lot";
 
@@ -90,7 +95,7 @@ pub struct LotState {
 impl LotState {
     fn validate(&self, d: &UsageDecision) -> ValidatorResult {
         let Some(lot) = &self.lot else {
-            return Err("the inspection lot is not posted yet; retry".into());
+            return Err(NOT_POSTED_YET.into());
         };
         if lot.id != d.lot_id {
             return Err(format!("this workflow handles inspection lot {}, not {}", lot.id, d.lot_id).into());
