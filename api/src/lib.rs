@@ -5,9 +5,11 @@
 //! route is in it).
 
 pub mod error;
+pub mod feed;
 pub mod poster;
 pub mod quality;
 pub mod routes;
+pub mod shop_routes;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -83,6 +85,16 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
         .routes(routes!(list_audit))
+        .routes(routes!(shop_routes::release_work_order, shop_routes::list_work_orders))
+        .routes(routes!(shop_routes::get_work_order))
+        .routes(routes!(shop_routes::close_work_order))
+        .routes(routes!(shop_routes::report_operation))
+        .routes(routes!(shop_routes::wip))
+        .routes(routes!(shop_routes::reconcile_wip))
+        .routes(routes!(shop_routes::events))
+        .routes(routes!(shop_routes::create_transfer_order, shop_routes::list_transfer_orders))
+        .routes(routes!(shop_routes::get_transfer_order))
+        .routes(routes!(shop_routes::transfer_step))
         .routes(routes!(quality::start_receipt))
         .routes(routes!(quality::start_hold, quality::list_holds))
         .routes(routes!(quality::workflow_state))

@@ -1,15 +1,19 @@
-//! Group commit for `POST /movements`: concurrent postings queue up and a
-//! writer task commits them in batches, one transaction and a fixed number
-//! of statements per batch (see `store::ledger::post_movements`). Every
-//! posting is answered only after its batch committed, so an acknowledged
-//! movement is durable; a posting that fails alone gets its own error.
+//! Group commit for the high-rate writes (`POST /movements`, operation
+//! reports): concurrent requests queue up and writer tasks commit them in
+//! batches, one transaction and a fixed number of statements per batch.
+//! Every request is answered only after its batch committed, so an
+//! acknowledged write is durable; a request that fails alone gets its own
+//! error.
 
 use std::collections::HashMap;
 
 use axum::http::StatusCode;
-use store::Store;
+use sea_orm::DatabaseTransaction;
 use store::access::{self, AuditEntry, Caller, StoredResponse};
+use store::db::TxFuture;
 use store::ledger::{self, MovementBody};
+use store::shop::{self, OperationReport};
+use store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
@@ -20,18 +24,28 @@ const MAX_BATCH: usize = 256;
 /// Writer tasks on PostgreSQL.
 pub const PG_WRITERS: usize = 3;
 
-/// The action recorded in the audit trail.
+/// The action recorded in the audit trail for movements.
 pub const ACTION: &str = "POST /movements";
+
+/// The action recorded in the audit trail for operation reports.
+pub const REPORT_ACTION: &str = "POST /work-orders/{id}/operations/{sequence}/reports";
 
 /// An answer: status, JSON body, and whether it replays a stored response.
 pub type Answer = Result<(StatusCode, String, bool), ApiError>;
 
-/// One queued posting.
-pub struct Job {
+/// Each request's outcome in a batch: its JSON response and audit entry, or its own error.
+pub type BatchResults = Vec<Result<(String, AuditEntry), StoreError>>;
+
+/// Applies a batch of requests in a transaction. An `Err` for the whole
+/// batch makes the writer retry the requests one at a time.
+pub type ApplyFn<B> = for<'c> fn(&'c DatabaseTransaction, &'c [(&'c Caller, &'c B)]) -> TxFuture<'c, BatchResults>;
+
+/// One queued request.
+pub struct Job<B> {
     /// Who posts.
     pub caller: Caller,
     /// What.
-    pub body: MovementBody,
+    pub body: B,
     /// Its `Idempotency-Key`, if any.
     pub key: Option<String>,
     /// Hash of the request, to tell a replay from a reused key.
@@ -40,28 +54,46 @@ pub struct Job {
     pub reply: oneshot::Sender<Answer>,
 }
 
-/// The queue in front of the writer task.
-#[derive(Clone)]
-pub struct Poster {
-    queue: mpsc::Sender<Job>,
+/// The queue in front of the writer tasks of one kind of request.
+pub struct Poster<B> {
+    queue: mpsc::Sender<Job<B>>,
 }
 
-impl Poster {
+impl<B> Clone for Poster<B> {
+    fn clone(&self) -> Self {
+        Poster { queue: self.queue.clone() }
+    }
+}
+
+/// How a kind of request is written: its batch function and audit action.
+struct Kind<B> {
+    apply: ApplyFn<B>,
+    action: &'static str,
+}
+
+impl<B> Clone for Kind<B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<B> Copy for Kind<B> {}
+
+impl<B: Clone + Send + Sync + 'static> Poster<B> {
     /// Starts the writer tasks on the current runtime: one for SQLite (it
     /// has one writer anyway), [`PG_WRITERS`] for PostgreSQL, so one batch's
     /// commit (its WAL flush) overlaps the next batch's work.
-    pub fn start(store: Store) -> Poster {
+    pub fn start(store: Store, apply: ApplyFn<B>, action: &'static str) -> Poster<B> {
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
         let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
         let writers = if store.backend() == sea_orm::DbBackend::Postgres { PG_WRITERS } else { 1 };
         for _ in 0..writers {
-            tokio::spawn(writer(store.clone(), rx.clone()));
+            tokio::spawn(writer(store.clone(), rx.clone(), Kind { apply, action }));
         }
         Poster { queue }
     }
 
-    /// Queues a posting and waits for its answer.
-    pub async fn post(&self, job: Job, reply: oneshot::Receiver<Answer>) -> Answer {
+    /// Queues a request and waits for its answer.
+    pub async fn post(&self, job: Job<B>, reply: oneshot::Receiver<Answer>) -> Answer {
         if self.queue.send(job).await.is_err() {
             return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is stopping"));
         }
@@ -71,7 +103,60 @@ impl Poster {
     }
 }
 
-async fn writer(store: Store, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+/// Movements: [`ledger::post_movements`] for the whole batch.
+pub fn apply_movements<'c>(
+    txn: &'c DatabaseTransaction,
+    jobs: &'c [(&'c Caller, &'c MovementBody)],
+) -> TxFuture<'c, BatchResults> {
+    Box::pin(async move {
+        let postings: Vec<(&str, &MovementBody)> = jobs.iter().map(|(c, b)| (c.name.as_str(), *b)).collect();
+        Ok(ledger::post_movements(txn, &postings)
+            .await?
+            .into_iter()
+            .map(|r| {
+                r.map(|m| {
+                    let entry = AuditEntry {
+                        entity: "movement",
+                        entity_id: Some(m.id.to_string()),
+                        detail: Some(format!("{} {} {}", m.kind, m.quantity, m.item)),
+                    };
+                    (serde_json::to_string(&m).expect("movements serialise"), entry)
+                })
+            })
+            .collect())
+    })
+}
+
+/// Operation reports: [`shop::report_operations`] for the whole batch.
+pub fn apply_reports<'c>(
+    txn: &'c DatabaseTransaction,
+    jobs: &'c [(&'c Caller, &'c OperationReport)],
+) -> TxFuture<'c, BatchResults> {
+    Box::pin(async move {
+        let reports: Vec<OperationReport> =
+            jobs.iter().map(|(c, r)| OperationReport { actor: c.name.clone(), ..(*r).clone() }).collect();
+        Ok(shop::report_operations(txn, &reports)
+            .await?
+            .into_iter()
+            .map(|r| {
+                r.map(|o| {
+                    let entry = AuditEntry {
+                        entity: "operation",
+                        entity_id: Some(format!("{}/{}", shop::reference(o.work_order), o.sequence)),
+                        detail: Some(format!("{} (report {})", o.event, o.report)),
+                    };
+                    (serde_json::to_string(&o).expect("reports serialise"), entry)
+                })
+            })
+            .collect())
+    })
+}
+
+async fn writer<B: Clone + Send + Sync + 'static>(
+    store: Store,
+    rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job<B>>>>,
+    kind: Kind<B>,
+) {
     loop {
         let batch = {
             let mut rx = rx.lock().await;
@@ -86,8 +171,8 @@ async fn writer(store: Store, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiv
             batch
         };
         let (size, started) = (batch.len(), std::time::Instant::now());
-        process(&store, batch).await;
-        tracing::debug!(size, micros = started.elapsed().as_micros() as u64, "movement batch committed");
+        process(&store, batch, kind).await;
+        tracing::debug!(size, micros = started.elapsed().as_micros() as u64, action = kind.action, "batch committed");
     }
 }
 
@@ -105,15 +190,7 @@ pub fn replay(stored: &StoredResponse, request_hash: &str) -> Answer {
     Ok((StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK), stored.body.clone(), true))
 }
 
-fn audit_entry(m: &ledger::Movement) -> AuditEntry {
-    AuditEntry {
-        entity: "movement",
-        entity_id: Some(m.id.to_string()),
-        detail: Some(format!("{} {} {}", m.kind, m.quantity, m.item)),
-    }
-}
-
-async fn process(store: &Store, batch: Vec<Job>) {
+async fn process<B: Clone + Send + Sync + 'static>(store: &Store, batch: Vec<Job<B>>, kind: Kind<B>) {
     // Keys seen before: answer from the stored response.
     let pairs: Vec<(String, String)> =
         batch.iter().filter_map(|j| Some((j.caller.name.clone(), j.key.clone()?))).collect();
@@ -132,8 +209,8 @@ async fn process(store: &Store, batch: Vec<Job>) {
         }
     };
     // The first job of each key leads; later ones with the same key follow it.
-    let mut leaders: Vec<Job> = Vec::new();
-    let mut followers: Vec<(usize, Job)> = Vec::new();
+    let mut leaders: Vec<Job<B>> = Vec::new();
+    let mut followers: Vec<(usize, Job<B>)> = Vec::new();
     let mut leader_of: HashMap<(String, String), usize> = HashMap::new();
     for job in batch {
         if let Some(key) = &job.key {
@@ -153,22 +230,20 @@ async fn process(store: &Store, batch: Vec<Job>) {
     if leaders.is_empty() {
         return;
     }
-    let inputs: Vec<(Caller, MovementBody, Option<String>, String)> =
+    let inputs: Vec<(Caller, B, Option<String>, String)> =
         leaders.iter().map(|j| (j.caller.clone(), j.body.clone(), j.key.clone(), j.request_hash.clone())).collect();
     let outcome = store
         .write(move |txn| {
             Box::pin(async move {
-                let postings: Vec<(&str, &MovementBody)> =
-                    inputs.iter().map(|(c, b, _, _)| (c.name.as_str(), b)).collect();
-                let results = ledger::post_movements(txn, &postings).await?;
+                let jobs: Vec<(&Caller, &B)> = inputs.iter().map(|(c, b, _, _)| (c, b)).collect();
+                let results = (kind.apply)(txn, &jobs).await?;
                 let mut audits = Vec::new();
                 let mut responses = Vec::new();
                 let mut answers = Vec::with_capacity(results.len());
                 for ((caller, _, key, hash), result) in inputs.iter().zip(results) {
                     match result {
-                        Ok(m) => {
-                            let body = serde_json::to_string(&m).expect("movements serialise");
-                            audits.push((caller, audit_entry(&m)));
+                        Ok((body, entry)) => {
+                            audits.push((caller, entry));
                             if let Some(key) = key {
                                 let stored =
                                     StoredResponse { request_hash: hash.clone(), status: 201, body: body.clone() };
@@ -180,7 +255,7 @@ async fn process(store: &Store, batch: Vec<Job>) {
                     }
                 }
                 let audit_rows: Vec<(&Caller, &str, &AuditEntry)> =
-                    audits.iter().map(|(c, e)| (*c, ACTION, e)).collect();
+                    audits.iter().map(|(c, e)| (*c, kind.action, e)).collect();
                 access::record_audits(txn, &audit_rows).await?;
                 access::save_responses(txn, &responses).await?;
                 Ok(answers)
@@ -193,11 +268,12 @@ async fn process(store: &Store, batch: Vec<Job>) {
             .map(|a| a.map(|body| (StatusCode::CREATED, body, false)).map_err(ApiError::from))
             .collect(),
         // The batch as a whole failed (a deadlock, a key committed meanwhile
-        // by another route): post each on its own so one cannot sink the rest.
+        // by another route, a posting refused): post each on its own so one
+        // cannot sink the rest.
         Err(_) => {
             let mut out = Vec::with_capacity(leaders.len());
             for job in &leaders {
-                out.push(post_alone(store, job).await);
+                out.push(post_alone(store, job, kind).await);
             }
             out
         }
@@ -226,15 +302,14 @@ async fn process(store: &Store, batch: Vec<Job>) {
     }
 }
 
-/// One posting in its own transaction (the fallback when a batch fails).
-async fn post_alone(store: &Store, job: &Job) -> Answer {
+/// One request in its own transaction (the fallback when a batch fails).
+async fn post_alone<B: Clone + Send + Sync + 'static>(store: &Store, job: &Job<B>, kind: Kind<B>) -> Answer {
     let (caller, body, key, hash) = (job.caller.clone(), job.body.clone(), job.key.clone(), job.request_hash.clone());
     let result = store
         .write(move |txn| {
             Box::pin(async move {
-                let m = ledger::post_movement(txn, &caller.name, &body).await?;
-                let body = serde_json::to_string(&m).expect("movements serialise");
-                access::record_audit(txn, &caller, ACTION, &audit_entry(&m)).await?;
+                let (body, entry) = (kind.apply)(txn, &[(&caller, &body)]).await?.pop().expect("one result")?;
+                access::record_audit(txn, &caller, kind.action, &entry).await?;
                 if let Some(key) = &key {
                     let stored = StoredResponse { request_hash: hash, status: 201, body: body.clone() };
                     access::save_response(txn, &caller.name, key, &stored).await?;

@@ -26,7 +26,8 @@ const STOCK: &[Role] = &[Role::Operator, Role::Inspector, Role::Erp];
 const PLANNER: &[Role] = &[Role::Planner];
 const ADMIN: &[Role] = &[];
 
-fn audit(entity: &'static str, id: impl Into<Option<String>>, detail: Option<String>) -> AuditEntry {
+/// The audit entry of a write.
+pub(crate) fn audit(entity: &'static str, id: impl Into<Option<String>>, detail: Option<String>) -> AuditEntry {
     AuditEntry { entity, entity_id: id.into(), detail }
 }
 
@@ -364,6 +365,16 @@ pub async fn post_movement(
 ) -> Result<Response, ApiError> {
     let caller = auth.require(STOCK)?.clone();
     let body: MovementBody = parse_body(&bytes)?;
+    for (field, status) in [("status", body.status), ("to_status", body.to_status)] {
+        if status == Some(store::names::StockStatus::InTransit) {
+            return Err(ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                field,
+                "in_transit stock moves only by shipping and receiving transfer orders",
+            ));
+        }
+    }
     let key = crate::state::idempotency_key(&headers)?;
     // Only a keyed request is ever compared with another.
     let request_hash =

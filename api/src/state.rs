@@ -30,7 +30,11 @@ pub struct AppState {
     /// The database.
     pub store: Store,
     /// The group-commit queue of `POST /movements`.
-    pub poster: crate::poster::Poster,
+    pub poster: crate::poster::Poster<store::ledger::MovementBody>,
+    /// The group-commit queue of operation reports.
+    pub reports: crate::poster::Poster<store::shop::OperationReport>,
+    /// The shop event feed.
+    pub feed: crate::feed::Feed,
     /// The durable workflows (Temporal), when `TEMPORAL_ADDRESS` is set.
     pub workflows: Option<workflows::Engine>,
     tokens: Arc<RwLock<HashMap<String, (Caller, Instant)>>>,
@@ -40,7 +44,15 @@ impl AppState {
     /// State over a connected store; starts the movement writer task, so
     /// call it inside the runtime.
     pub fn new(store: Store) -> AppState {
-        AppState { poster: crate::poster::Poster::start(store.clone()), store, workflows: None, tokens: Arc::default() }
+        use crate::poster::{ACTION, Poster, REPORT_ACTION, apply_movements, apply_reports};
+        AppState {
+            poster: Poster::start(store.clone(), apply_movements, ACTION),
+            reports: Poster::start(store.clone(), apply_reports, REPORT_ACTION),
+            feed: crate::feed::Feed::start(store.clone()),
+            store,
+            workflows: None,
+            tokens: Arc::default(),
+        }
     }
 
     /// The same state with workflows: receipts with inspection, holds and

@@ -127,6 +127,12 @@ impl App {
             "locations",
             "work_centres",
             "routing_operations",
+            "work_orders",
+            "work_order_components",
+            "work_order_operations",
+            "operation_reports",
+            "transfer_orders",
+            "shop_events",
         ] {
             let row = self
                 .store
@@ -874,5 +880,368 @@ async fn optimize_plans_live_data_against_work_centre_capacity() {
         assert!(e["field"].as_str().unwrap_or("").contains("setup_cost"), "{e}");
         let (s, _) = app.call("POST", "/mrp/optimize", OPERATOR, Some(json!({}))).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+}
+
+// ---- shop floor --------------------------------------------------------------
+
+/// The shelf plant of [`plant`] with a shop floor: a WIP area, two work
+/// centres, SHELF's routing (saw, then assemble), GLUE backflushed, 100
+/// bolts in stock, demand for 10 shelves; returns a firmed planned
+/// make-order for SHELF.
+async fn shop_floor(app: &App, shelves: u32) -> i64 {
+    plant(app).await;
+    app.ok("PUT", "/locations/WIP", PLANNER, Some(json!({"id": "WIP", "kind": "wip_area"}))).await;
+    app.ok(
+        "PUT",
+        "/items/GLUE",
+        PLANNER,
+        Some(json!({"id": "GLUE", "source": "buy", "allow_negative": true, "backflush": true, "unit_cost": 10})),
+    )
+    .await;
+    app.ok(
+        "PUT",
+        "/items/BOLT",
+        PLANNER,
+        Some(json!({"id": "BOLT", "source": "buy", "lead_time": 1, "unit_cost": "0.25"})),
+    )
+    .await;
+    for (wc, hours) in [("SAW", 8), ("ASSY", 16)] {
+        app.ok("PUT", &format!("/work-centres/{wc}"), PLANNER, Some(json!({"id": wc, "hours_per_day": hours}))).await;
+    }
+    app.ok(
+        "PUT",
+        "/items/SHELF/routing",
+        PLANNER,
+        Some(json!([
+        {"sequence": 10, "work_centre": "SAW", "setup_hours": 1, "run_hours_per_unit": "0.5"},
+        {"sequence": 20, "work_centre": "ASSY", "run_hours_per_unit": "0.25"}])),
+    )
+    .await;
+    app.ok(
+        "POST",
+        "/movements",
+        OPERATOR,
+        Some(json!({"kind": "receipt", "item": "BOLT", "quantity": 4 * shelves + 20, "location": "MAIN", "lot": "L1"})),
+    )
+    .await;
+    app.ok("PUT", "/settings/calendar", PLANNER, Some(json!({"start": "2027-01-04", "bucket_days": 7, "periods": 8})))
+        .await;
+    app.ok(
+        "PUT",
+        "/demand/D-1",
+        PLANNER,
+        Some(json!({"id": "D-1", "item": "SHELF", "date": "2027-01-25", "quantity": shelves, "kind": "order"})),
+    )
+    .await;
+    let run = app.ok("POST", "/mrp/runs", PLANNER, Some(json!({}))).await;
+    let orders = app.ok("GET", &format!("/planned-orders?run={}&item=SHELF", run["id"]), PLANNER, None).await;
+    let po = orders["rows"][0]["id"].as_i64().unwrap();
+    assert_eq!(dec(&orders["rows"][0]["quantity"]), Decimal::from(shelves));
+    app.ok("POST", &format!("/planned-orders/{po}/firm"), PLANNER, None).await;
+    po
+}
+
+impl App {
+    /// A terminal's report with its own idempotency key.
+    async fn report(&self, wo: i64, seq: u32, key: &str, body: Value) -> (StatusCode, Value) {
+        let path = format!("/work-orders/{wo}/operations/{seq}/reports");
+        self.call_with("POST", &path, Some(OPERATOR), Some(&body), Some(key)).await
+    }
+
+    async fn position(&self, item: &str, location: &str, status: &str) -> Decimal {
+        let p = self
+            .ok("GET", &format!("/inventory/positions?item={item}&location={location}&limit=1000"), PLANNER, None)
+            .await;
+        p["rows"].as_array().unwrap().iter().filter(|r| r["status"] == status).map(|r| dec(&r["quantity"])).sum()
+    }
+}
+
+fn d(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_work_order_goes_from_release_to_finished_goods_and_distribution() {
+    for url in databases().await {
+        let app = App::new(&url).await;
+        let po = shop_floor(&app, 10).await;
+        // Release: BOLT issued into the WIP area now, GLUE left for backflush.
+        let before = app.counts().await;
+        for (body, code, field) in [
+            (json!({"planned_order": po, "wip_location": "MAIN"}), 422, "wip_location"),
+            (json!({"planned_order": po, "stock_location": "WIP"}), 422, "stock_location"),
+            (json!({"planned_order": po, "over_completion_percent": 101}), 422, "over_completion_percent"),
+            (json!({"planned_order": 999999}), 404, ""),
+        ] {
+            let (s, e) = app.call("POST", "/work-orders", PLANNER, Some(body.clone())).await;
+            assert_eq!(s.as_u16(), code, "{body} {e}");
+            assert_eq!(e["field"].as_str().unwrap_or(""), field, "{e}");
+        }
+        let (s, _) = app.call("POST", "/work-orders", OPERATOR, Some(json!({"planned_order": po}))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(app.counts().await, before, "refused releases write nothing");
+        let wo = app
+            .ok("POST", "/work-orders", PLANNER, Some(json!({"planned_order": po, "over_completion_percent": 10})))
+            .await;
+        let id = wo["id"].as_i64().unwrap();
+        assert_eq!((wo["status"].as_str(), wo["wip_location"].as_str()), (Some("released"), Some("WIP")));
+        assert_eq!(wo["components"][0]["component"], "BOLT");
+        assert_eq!(dec(&wo["components"][0]["issued"]), d("40"));
+        assert_eq!(wo["components"][1]["component"], "GLUE");
+        assert_eq!(dec(&wo["components"][1]["required"]), d("0.55"), "10 × 0.05 × (1 + 10 % scrap)");
+        assert_eq!(dec(&wo["components"][1]["issued"]), d("0"));
+        assert_eq!(wo["operations"][0]["status"], "ready");
+        assert_eq!(wo["operations"][1]["status"], "pending");
+        assert!(wo["operations"][0]["planned_finish"].as_str() < wo["operations"][1]["planned_start"].as_str());
+        assert_eq!(
+            (app.position("BOLT", "MAIN", "available").await, app.position("BOLT", "WIP", "available").await),
+            (d("20"), d("40"))
+        );
+        let (s, e) = app.call("POST", "/work-orders", PLANNER, Some(json!({"planned_order": po}))).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("already_released")), "{e}");
+        // MRP now sees the work order, not the planned order, and GLUE as allocated.
+        let run = app.ok("POST", "/mrp/runs", PLANNER, Some(json!({}))).await;
+        let snap = app.ok("GET", &format!("/mrp/runs/{}/scenario", run["id"]), PLANNER, None).await;
+        let receipts: Vec<&str> =
+            snap["receipts"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert!(
+            receipts.contains(&format!("WO-{id}").as_str()) && !receipts.contains(&format!("PLO-{po}").as_str()),
+            "{receipts:?}"
+        );
+        let glue =
+            snap["demand"].as_array().unwrap().iter().find(|x| x["id"] == format!("WO-{id}:GLUE")).unwrap().clone();
+        assert_eq!(dec(&json!(glue["quantity"].to_string().trim_matches('"'))), d("0.55"));
+        let bolt = snap["items"].as_array().unwrap().iter().find(|i| i["id"] == "BOLT").unwrap().clone();
+        assert_eq!(bolt["on_hand"].to_string().trim_matches('"'), "20", "WIP stock is not on hand");
+
+        // The operation state machine.
+        let rep = |seq: u32, key: &str, body: Value| {
+            let app = &app;
+            let key = format!("{url}-{key}");
+            async move { app.report(id, seq, &key, body).await }
+        };
+        let (s, e) = rep(20, "a", json!({"event": "start"})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("nothing_arrived")), "{e}");
+        let (s, e) = rep(10, "b", json!({"event": "complete"})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("not_started")), "{e}");
+        assert!(e["message"].as_str().unwrap().contains("never started"), "{e}");
+        let started = rep(10, "c", json!({"event": "start"})).await;
+        assert_eq!(started.0, StatusCode::CREATED, "{}", started.1);
+        assert_eq!(started.1["work_order_status"], "in_progress");
+        let (s, e) = rep(10, "d", json!({"event": "report", "good": 6, "scrap": 1})).await;
+        assert_eq!(
+            (s, e["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")),
+            "scrap needs a reason: {e}"
+        );
+        let (s, r) = rep(10, "e", json!({"event": "report", "good": 6, "scrap": 1, "reason": "CRACK", "labour_hours": "3.5", "machine_hours": 3})).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        assert_eq!(r["operation"]["in_work"], "3");
+        // Retrying the same report returns the first answer and counts once.
+        let path = format!("/work-orders/{id}/operations/10/reports");
+        let again = app.call_with("POST", &path, Some(OPERATOR), Some(&json!({"event": "report", "good": 6, "scrap": 1, "reason": "CRACK", "labour_hours": "3.5", "machine_hours": 3})), Some(&format!("{url}-e"))).await;
+        assert_eq!(again, (StatusCode::CREATED, r.clone()));
+        let (s, e) = app.call("POST", &path, OPERATOR, Some(json!({"event": "report", "good": 1}))).await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::BAD_REQUEST, Some("Idempotency-Key")));
+        // 7 processed of 10 (+10 % tolerance = 11): 5 more is too many.
+        let (s, e) = rep(10, "f", json!({"event": "report", "good": 5})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("over_reported")), "{e}");
+        let (s, e) = rep(10, "g", json!({"event": "pause"})).await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")));
+        assert_eq!(rep(10, "h", json!({"event": "pause", "reason": "BLADE"})).await.0, StatusCode::CREATED);
+        let (s, e) = rep(10, "i", json!({"event": "report", "good": 1})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("paused")));
+        assert_eq!(rep(10, "j", json!({"event": "resume"})).await.0, StatusCode::CREATED);
+        let (s, e) = rep(20, "k", json!({"event": "complete"})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("not_started")));
+        // Op 20 can start on the 6 that arrived while op 10 goes on.
+        assert_eq!(rep(20, "l", json!({"event": "start"})).await.0, StatusCode::CREATED);
+        let (s, e) = rep(20, "m", json!({"event": "complete"})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("previous_operation_open")), "{e}");
+        let (s, r) = rep(10, "n", json!({"event": "complete", "good": 3})).await;
+        assert_eq!((s, r["operation"]["status"].as_str()), (StatusCode::CREATED, Some("completed")), "{r}");
+        let (s, e) = rep(10, "o", json!({"event": "report", "good": 1})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("operation_completed")));
+        let (s, e) = rep(20, "p", json!({"event": "report", "good": 10})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("over_reported")), "only 9 arrived: {e}");
+        let (s, r) = rep(20, "q", json!({"event": "complete", "good": 9})).await;
+        assert_eq!((s, r["work_order_status"].as_str()), (StatusCode::CREATED, Some("completed")), "{r}");
+        assert!(r["movements"].as_array().unwrap().len() >= 3, "consumption and receipt: {r}");
+
+        // Material: 9 good + 1 scrapped used all 40 bolts and the 0.55 glue.
+        let wo = app.ok("GET", &format!("/work-orders/{id}"), PLANNER, None).await;
+        assert_eq!((dec(&wo["received"]), dec(&wo["scrapped"]), dec(&wo["open_quantity"])), (d("9"), d("1"), d("0")));
+        for (c, issued) in [(0, "40"), (1, "0.55")] {
+            assert_eq!(dec(&wo["components"][c]["issued"]), d(issued), "{wo}");
+            assert_eq!(dec(&wo["components"][c]["consumed"]), d(issued), "{wo}");
+        }
+        assert_eq!((dec(&wo["operations"][0]["labour_hours"]), dec(&wo["operations"][0]["scrap"])), (d("3.5"), d("1")));
+        assert_eq!(app.position("BOLT", "WIP", "available").await, d("0"));
+        assert_eq!(app.position("GLUE", "MAIN", "available").await, d("-0.55"), "backflushed from MAIN");
+        assert_eq!(app.position("SHELF", "MAIN", "quality_hold").await, d("9"), "SHELF requires inspection");
+        let movements = app.ok("GET", "/movements?item=BOLT&limit=1000", PLANNER, None).await;
+        let kinds: Vec<(String, String)> = movements["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["kind"].as_str().unwrap().to_owned(), m["quantity"].as_str().unwrap().to_owned()))
+            .collect();
+        assert!(
+            kinds.contains(&("scrap".into(), "4".into())) && kinds.contains(&("issue".into(), "36".into())),
+            "{kinds:?}"
+        );
+        assert_eq!(app.ok("GET", "/wip/reconcile", PLANNER, None).await, json!([]));
+        assert_eq!(app.ok("GET", "/inventory/reconcile", PLANNER, None).await, json!([]));
+        let (s, _) = rep(20, "r", json!({"event": "report", "good": 1})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "a completed order takes no reports");
+        assert_eq!(app.ok("POST", &format!("/work-orders/{id}/close"), PLANNER, None).await["status"], "closed");
+
+        // Distribution: released shelves go to the distribution centre.
+        app.ok("POST", "/movements", OPERATOR, Some(json!({"kind": "transfer", "item": "SHELF", "quantity": 9, "location": "MAIN", "status": "quality_hold", "to_status": "available"}))).await;
+        let to = json!({"id": "TO-1", "item": "SHELF", "quantity": 8, "from_location": "MAIN", "to_location": "DC-1", "due_date": "2027-01-12"});
+        assert_eq!(app.ok("POST", "/transfer-orders", PLANNER, Some(to.clone())).await["status"], "open");
+        let (s, e) = app.call("POST", "/transfer-orders", PLANNER, Some(to)).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("exists")));
+        let (s, e) = app.call("POST", "/transfer-orders/TO-1/receive", OPERATOR, None).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("nothing_left")), "{e}");
+        let shipped = app.ok("POST", "/transfer-orders/TO-1/ship", OPERATOR, Some(json!({"quantity": 5}))).await;
+        assert_eq!(shipped["transfer_order"]["status"], "in_transit");
+        assert_eq!(
+            (app.position("SHELF", "MAIN", "available").await, app.position("SHELF", "DC-1", "in_transit").await),
+            (d("4"), d("5"))
+        );
+        let run = app.ok("POST", "/mrp/runs", PLANNER, Some(json!({}))).await;
+        let snap = app.ok("GET", &format!("/mrp/runs/{}/scenario", run["id"]), PLANNER, None).await;
+        let transit = snap["receipts"].as_array().unwrap().iter().find(|r| r["id"] == "transfer:TO-1").cloned();
+        assert_eq!(transit.map(|t| t["quantity"].to_string().trim_matches('"').to_owned()), Some("5".into()));
+        let (s, e) = app.call("POST", "/transfer-orders/TO-1/receive", OPERATOR, Some(json!({"quantity": 6}))).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("over_transfer")), "{e}");
+        let (s, e) = app.call("POST", "/movements", OPERATOR, Some(json!({"kind": "transfer", "item": "SHELF", "quantity": 1, "location": "MAIN", "to_location": "DC-1", "to_status": "in_transit"}))).await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("to_status")));
+        app.ok("POST", "/transfer-orders/TO-1/receive", OPERATOR, None).await;
+        app.ok("POST", "/transfer-orders/TO-1/ship", OPERATOR, None).await;
+        let done = app.ok("POST", "/transfer-orders/TO-1/receive", OPERATOR, None).await;
+        assert_eq!(done["transfer_order"]["status"], "received");
+        assert_eq!(
+            (app.position("SHELF", "DC-1", "available").await, app.position("SHELF", "DC-1", "in_transit").await),
+            (d("8"), d("0"))
+        );
+        assert_eq!(app.ok("GET", "/inventory/reconcile", PLANNER, None).await, json!([]));
+
+        // The feed replays everything after an id, then goes on live.
+        let kinds = app.event_kinds(0, 14).await;
+        assert_eq!(kinds.len(), 14, "{kinds:?}");
+        for k in [
+            "work_order_released",
+            "operation_reported",
+            "work_order_completed",
+            "work_order_closed",
+            "transfer_shipped",
+            "transfer_received",
+        ] {
+            assert!(kinds.iter().any(|x| x == k), "{k} missing from {kinds:?}");
+        }
+    }
+}
+
+impl App {
+    /// Reads the SSE feed from `after` until `min` events arrived (or 5 s passed).
+    async fn event_kinds(&self, after: i64, min: usize) -> Vec<String> {
+        use futures_util::StreamExt;
+        let req = Request::builder()
+            .uri(format!("/events?after={after}"))
+            .header("authorization", format!("Bearer {PLANNER}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let mut stream = resp.into_body().into_data_stream();
+        let mut text = String::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut kinds = Vec::new();
+        while kinds.len() < min {
+            match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(Some(Ok(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => break,
+            }
+            kinds = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("event: ").or(l.strip_prefix("event:")))
+                .map(str::to_owned)
+                .collect();
+        }
+        kinds
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_terminals_on_one_operation_count_every_unit_once() {
+    for url in databases().await {
+        let app = std::sync::Arc::new(App::new(&url).await);
+        let po = shop_floor(&app, 100).await;
+        let id =
+            app.ok("POST", "/work-orders", PLANNER, Some(json!({"planned_order": po}))).await["id"].as_i64().unwrap();
+        assert_eq!(app.report(id, 10, &format!("{url}-start"), json!({"event": "start"})).await.0, StatusCode::CREATED);
+        // 8 terminals × 10 reports of 1 good, each sent twice (a retry after a lost answer).
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let (app, url) = (app.clone(), url.clone());
+            tasks.push(tokio::spawn(async move {
+                for n in 0..10 {
+                    let key = format!("{url}-t{t}-{n}");
+                    let body = json!({"event": "report", "good": 1, "labour_hours": "0.1"});
+                    let (a, b) = tokio::join!(app.report(id, 10, &key, body.clone()), app.report(id, 10, &key, body));
+                    assert_eq!((a.0, b.0), (StatusCode::CREATED, StatusCode::CREATED), "{} {}", a.1, b.1);
+                    assert_eq!(a.1, b.1, "a retry gets the first answer");
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let wo = app.ok("GET", &format!("/work-orders/{id}"), PLANNER, None).await;
+        assert_eq!((dec(&wo["operations"][0]["good"]), dec(&wo["operations"][1]["arrived"])), (d("80"), d("80")));
+        assert_eq!(dec(&wo["operations"][0]["labour_hours"]), d("8"));
+        // 8 terminals race for the last 20: exactly 4 reports of 5 fit.
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let (app, url) = (app.clone(), url.clone());
+            tasks.push(tokio::spawn(async move {
+                app.report(id, 10, &format!("{url}-race{t}"), json!({"event": "report", "good": 5})).await
+            }));
+        }
+        let mut codes = Vec::new();
+        for t in tasks {
+            let (s, e) = t.await.unwrap();
+            codes.push(s);
+            if s == StatusCode::CONFLICT {
+                assert_eq!(e["code"], "over_reported");
+            }
+        }
+        assert_eq!(codes.iter().filter(|s| **s == StatusCode::CREATED).count(), 4, "{codes:?}");
+        let wo = app.ok("GET", &format!("/work-orders/{id}"), PLANNER, None).await;
+        assert_eq!(dec(&wo["operations"][0]["good"]), d("100"));
+        let reports: i64 = app
+            .store
+            .conn()
+            .query_one_raw(sea_orm::Statement::from_string(
+                app.store.backend(),
+                format!("SELECT COUNT(*) AS n FROM operation_reports WHERE work_order_id = {id}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get("", "n")
+            .unwrap();
+        assert_eq!(reports, 1 + 80 + 4);
+        // WIP view: 100 waiting at ASSY, valued at 4 bolts × 0.25 + 0.055 glue × 10 per shelf.
+        let wip = app.ok("GET", "/wip?as_of=2027-01-01", PLANNER, None).await;
+        let assy = wip.as_array().unwrap().iter().find(|c| c["work_centre"] == "ASSY").unwrap().clone();
+        assert_eq!(dec(&assy["queue_quantity"]), d("100"), "{assy}");
+        assert_eq!(dec(&assy["wip_value"]), d("155"), "{assy}");
+        let late = app.ok("GET", "/wip?as_of=2030-01-01", PLANNER, None).await;
+        assert!(late.as_array().unwrap().iter().any(|c| !c["late"].as_array().unwrap().is_empty()));
+        assert_eq!(app.ok("GET", "/wip/reconcile", PLANNER, None).await, json!([]));
     }
 }

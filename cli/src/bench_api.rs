@@ -1,8 +1,9 @@
 //! `takt bench-api`: a load generator for the control plane. It starts
 //! `takt serve` as a separate process on a fresh database, sets up items and
 //! locations, then drives it over loopback from many concurrent clients:
-//! movement postings (each acknowledged only after its commit) and
-//! inventory look-ups. Prints a Markdown table for the README.
+//! movement postings and shop-floor operation reports (each acknowledged
+//! only after its commit), and inventory look-ups. Prints a Markdown table
+//! for the README.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,7 +18,8 @@ pub struct BenchApiArgs {
     /// benchmark writes to it. Default: a fresh SQLite file in `--dir`.
     #[arg(long)]
     database: Option<String>,
-    /// Concurrent clients posting movements.
+    /// Concurrent clients posting movements, and terminals reporting on
+    /// operations (one work order each).
     #[arg(long, default_value_t = 64)]
     clients: usize,
     /// Concurrent clients looking up stock (a terminal or dashboard load:
@@ -141,20 +143,23 @@ async fn drive(args: &BenchApiArgs, base: &str) -> anyhow::Result<Vec<Phase>> {
     if !resp.status().is_success() {
         bail!("item import failed: {}", resp.status());
     }
+    let work_orders = shop_floor(&client, base, args.clients).await?;
     let mut phases = Vec::new();
-    for name in ["movement postings", "inventory look-ups"] {
+    for name in ["movement postings", "operation reports", "inventory look-ups"] {
         let deadline = Instant::now() + Duration::from_secs(args.seconds);
         let started = Instant::now();
         let mut tasks = Vec::new();
-        let clients = if name == "movement postings" { args.clients } else { args.lookup_clients };
+        let clients = if name == "inventory look-ups" { args.lookup_clients } else { args.clients };
         for c in 0..clients {
             let client = client.clone();
             let base = base.to_owned();
             let items = args.items;
+            let work_order = work_orders[c % work_orders.len()];
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 let mut errors = 0usize;
                 let mut n = c as u64;
+                let mut report_n = 0usize;
                 let movements_url = format!("{base}/movements");
                 let auth = format!("Bearer {TOKEN}");
                 while Instant::now() < deadline {
@@ -177,6 +182,19 @@ async fn drive(args: &BenchApiArgs, base: &str) -> anyhow::Result<Vec<Phase>> {
                             .body(body)
                             .send()
                             .await
+                    } else if name == "operation reports" {
+                        // One unit good at each operation in turn; the last
+                        // one receives finished goods and consumes components.
+                        report_n += 1;
+                        let sequence = [10, 20, 30][(report_n - 1) % 3];
+                        client
+                            .post(format!("{base}/work-orders/{work_order}/operations/{sequence}/reports"))
+                            .header(reqwest::header::AUTHORIZATION, &auth)
+                            .header(reqwest::header::CONTENT_TYPE, "application/json")
+                            .header("idempotency-key", format!("bench-{c}-{report_n}"))
+                            .body(r#"{"event":"report","good":1,"labour_hours":"0.01"}"#)
+                            .send()
+                            .await
                     } else {
                         client
                             .get(format!("{base}/inventory/items/{item}"))
@@ -191,7 +209,7 @@ async fn drive(args: &BenchApiArgs, base: &str) -> anyhow::Result<Vec<Phase>> {
                         }
                         // A transfer of stock that has not arrived yet is a
                         // correct 409; count it as an answered request.
-                        Ok(r) if r.status().as_u16() == 409 => {
+                        Ok(r) if r.status().as_u16() == 409 && name == "movement postings" => {
                             let _ = r.bytes().await;
                             lat.push(t.elapsed());
                         }
@@ -212,10 +230,86 @@ async fn drive(args: &BenchApiArgs, base: &str) -> anyhow::Result<Vec<Phase>> {
         latencies.sort();
         phases.push(Phase { name, count: latencies.len(), errors, seconds, latencies });
     }
-    let resp = client.get(format!("{base}/inventory/reconcile")).bearer_auth(TOKEN).send().await?;
-    let diff: serde_json::Value = resp.json().await?;
-    if diff != json!([]) {
-        bail!("positions differ from the ledger after the load: {diff}");
+    for check in ["/inventory/reconcile", "/wip/reconcile"] {
+        let resp = client.get(format!("{base}{check}")).bearer_auth(TOKEN).send().await?;
+        let diff: serde_json::Value = resp.json().await?;
+        if diff != json!([]) {
+            bail!("{check} found differences after the load: {diff}");
+        }
     }
     Ok(phases)
+}
+
+/// Sets up one work order per terminal through the API as a planner
+/// would: a product with a three-operation routing and a backflushed
+/// component, one demand per day, an MRP run, then firm and release every
+/// planned order and start its operations. Returns the work order numbers.
+async fn shop_floor(client: &reqwest::Client, base: &str, terminals: usize) -> anyhow::Result<Vec<i64>> {
+    let call = |method: reqwest::Method, path: String, body: serde_json::Value| {
+        let client = client.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let resp = client.request(method, url).bearer_auth(TOKEN).json(&body).send().await?;
+            let status = resp.status();
+            let value: serde_json::Value = resp.json().await.unwrap_or_default();
+            if !status.is_success() {
+                bail!("shop-floor set-up {path}: {status} {value}");
+            }
+            Ok(value)
+        }
+    };
+    use reqwest::Method;
+    call(Method::PUT, "/locations/WIP".into(), json!({"id": "WIP", "kind": "wip_area"})).await?;
+    for wc in ["CUT", "WELD", "PAINT"] {
+        call(Method::PUT, format!("/work-centres/{wc}"), json!({"id": wc, "hours_per_day": 16})).await?;
+    }
+    let comp = json!({"id": "TUBE", "source": "buy", "allow_negative": true, "backflush": true, "unit_cost": "1.5"});
+    call(Method::PUT, "/items/TUBE".into(), comp).await?;
+    call(Method::PUT, "/items/FRAME".into(), json!({"id": "FRAME", "source": "make"})).await?;
+    call(Method::POST, "/items/FRAME/boms".into(), json!({"lines": [{"component": "TUBE", "quantity": "2.5"}]}))
+        .await?;
+    let routing = json!([
+        {"sequence": 10, "work_centre": "CUT", "run_hours_per_unit": "0.01"},
+        {"sequence": 20, "work_centre": "WELD", "run_hours_per_unit": "0.02"},
+        {"sequence": 30, "work_centre": "PAINT", "run_hours_per_unit": "0.01"}]);
+    call(Method::PUT, "/items/FRAME/routing".into(), routing).await?;
+    let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 4).expect("a date");
+    let periods = terminals + 2;
+    call(Method::PUT, "/settings/calendar".into(), json!({"start": start, "bucket_days": 1, "periods": periods}))
+        .await?;
+    let demand: Vec<serde_json::Value> = (0..terminals)
+        .map(|t| {
+            json!({"id": format!("D{t}"), "item": "FRAME", "quantity": 1_000_000, "kind": "order",
+            "date": start + chrono::Days::new(t as u64 + 1)})
+        })
+        .collect();
+    call(Method::POST, "/demand/import".into(), json!(demand)).await?;
+    let run = call(Method::POST, "/mrp/runs".into(), json!({})).await?;
+    let orders = call(Method::GET, format!("/planned-orders?run={}&item=FRAME&limit=1000", run["id"]), json!(null));
+    let mut work_orders = Vec::new();
+    for po in orders.await?["rows"].as_array().cloned().unwrap_or_default() {
+        let id = po["id"].as_i64().unwrap_or_default();
+        call(Method::POST, format!("/planned-orders/{id}/firm"), json!(null)).await?;
+        let wo = call(Method::POST, "/work-orders".into(), json!({"planned_order": id})).await?;
+        let wo = wo["id"].as_i64().unwrap_or_default();
+        for (sequence, event) in [(10, "start"), (10, "report"), (20, "start"), (20, "report"), (30, "start")] {
+            let body = if event == "start" { json!({"event": event}) } else { json!({"event": event, "good": 1}) };
+            let path = format!("/work-orders/{wo}/operations/{sequence}/reports");
+            let resp = client
+                .post(format!("{base}{path}"))
+                .bearer_auth(TOKEN)
+                .header("idempotency-key", format!("setup-{wo}-{sequence}-{event}"))
+                .json(&body)
+                .send()
+                .await?;
+            if !resp.status().is_success() {
+                bail!("shop-floor set-up {path}: {} {}", resp.status(), resp.text().await.unwrap_or_default());
+            }
+        }
+        work_orders.push(wo);
+    }
+    if work_orders.len() != terminals {
+        bail!("expected {terminals} planned orders for FRAME, got {}", work_orders.len());
+    }
+    Ok(work_orders)
 }

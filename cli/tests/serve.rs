@@ -258,3 +258,110 @@ fn scenario_import_export_and_tokens_from_the_command_line() {
     let out = takt(&["token", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("revoked"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_loses_no_acknowledged_operation_report() {
+    for database in databases("crashwo") {
+        let server = Server::start(&database, &[]);
+        let client = reqwest::Client::new();
+        let base = server.base.clone();
+        let call = |method: reqwest::Method, path: String, body: Value| {
+            let (client, url) = (client.clone(), format!("{base}{path}"));
+            async move {
+                let (s, v) = send(&client, method, url, Some(body), None).await.unwrap();
+                assert!((200..300).contains(&s), "{s} {v}");
+                v
+            }
+        };
+        use reqwest::Method;
+        call(Method::PUT, "/locations/MAIN".into(), json!({"id": "MAIN", "kind": "plant_store"})).await;
+        call(Method::PUT, "/locations/WIP".into(), json!({"id": "WIP", "kind": "wip_area"})).await;
+        call(Method::PUT, "/work-centres/PRESS".into(), json!({"id": "PRESS", "hours_per_day": 8})).await;
+        call(Method::PUT, "/items/LID".into(), json!({"id": "LID", "source": "make"})).await;
+        let op = json!([{"sequence": 10, "work_centre": "PRESS", "run_hours_per_unit": "0.01"}]);
+        call(Method::PUT, "/items/LID/routing".into(), op).await;
+        call(Method::PUT, "/settings/calendar".into(), json!({"start": "2027-01-04", "bucket_days": 7, "periods": 4}))
+            .await;
+        let demand = json!({"id": "D1", "item": "LID", "date": "2027-01-18", "quantity": 100000, "kind": "order"});
+        call(Method::PUT, "/demand/D1".into(), demand).await;
+        let run = call(Method::POST, "/mrp/runs".into(), json!({})).await;
+        let orders = call(Method::GET, format!("/planned-orders?run={}&item=LID", run["id"]), Value::Null).await;
+        let po = orders["rows"][0]["id"].as_i64().unwrap();
+        call(Method::POST, format!("/planned-orders/{po}/firm"), Value::Null).await;
+        let wo = call(Method::POST, "/work-orders".into(), json!({"planned_order": po})).await["id"].as_i64().unwrap();
+        let path = format!("/work-orders/{wo}/operations/10/reports");
+        let started = send(&client, Method::POST, format!("{base}{path}"), Some(json!({"event": "start"})), Some("s"));
+        assert_eq!(started.await.unwrap().0, 201);
+
+        // Eight terminals report 1 good each with unique keys until the server dies.
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        for c in 0..8 {
+            let (client, url, stop) = (client.clone(), format!("{base}{path}"), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                let (mut acked, mut unknown) = (Vec::new(), Vec::new());
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let key = format!("t{c}-{i}");
+                    let body = json!({"event": "report", "good": 1});
+                    match send(&client, Method::POST, url.clone(), Some(body), Some(&key)).await {
+                        Ok((201, v)) => acked.push((key, v["report"].as_i64().unwrap())),
+                        Ok((s, v)) => panic!("unexpected {s}: {v}"),
+                        Err(_) => {
+                            unknown.push(key);
+                            break;
+                        }
+                    }
+                }
+                (acked, unknown)
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        server.kill9();
+        stop.store(true, Ordering::Relaxed);
+        let (mut acked, mut unknown) = (Vec::new(), Vec::new());
+        for t in tasks {
+            let (a, u) = t.await.unwrap();
+            acked.extend(a);
+            unknown.extend(u);
+        }
+        assert!(acked.len() > 20, "{database}: only {} acknowledged before the kill", acked.len());
+
+        let server = Server::start(&database, &[]);
+        let base = server.base.clone();
+        let good = |base: String| {
+            let client = client.clone();
+            async move {
+                let (_, w) = send(&client, Method::GET, format!("{base}/work-orders/{wo}"), None, None).await.unwrap();
+                w["operations"][0]["good"].as_str().unwrap().parse::<usize>().unwrap()
+            }
+        };
+        let after_crash = good(base.clone()).await;
+        assert!(
+            (acked.len()..=acked.len() + unknown.len()).contains(&after_crash),
+            "{database}: {after_crash} good after the crash, {} acknowledged",
+            acked.len()
+        );
+        // Retries: acknowledged reports replay their first answer; in-flight ones count at most once.
+        for (key, report) in &acked {
+            let body = json!({"event": "report", "good": 1});
+            let (s, v) = send(&client, Method::POST, format!("{base}{path}"), Some(body), Some(key)).await.unwrap();
+            assert_eq!((s, v["report"].as_i64()), (201, Some(*report)), "{database}: replay of {key}");
+        }
+        for key in &unknown {
+            let body = json!({"event": "report", "good": 1});
+            let (s, _) = send(&client, Method::POST, format!("{base}{path}"), Some(body), Some(key)).await.unwrap();
+            assert_eq!(s, 201);
+        }
+        let total = good(base.clone()).await;
+        assert_eq!(total, acked.len() + unknown.len(), "{database}: every attempted report exactly once");
+        let (_, stock) = send(&client, Method::GET, format!("{base}/inventory/items/LID"), None, None).await.unwrap();
+        assert_eq!(stock["available"], json!(total.to_string()), "{database}: each good unit received once");
+        for check in ["/inventory/reconcile", "/wip/reconcile"] {
+            let (_, diff) = send(&client, Method::GET, format!("{base}{check}"), None, None).await.unwrap();
+            assert_eq!(diff, json!([]), "{database} {check}");
+        }
+    }
+}

@@ -13,10 +13,7 @@ impl MigrationName for Migration {
     }
 }
 
-/// Millionths of a unit (see the crate docs).
-fn quantity(name: &'static str) -> ColumnDef {
-    big_integer(name)
-}
+use crate::quantity;
 
 fn quantity_null(name: &'static str) -> ColumnDef {
     big_integer_null(name)
@@ -225,18 +222,7 @@ impl MigrationTrait for Migration {
             ("ux_api_tokens_name", "api_tokens", &["name"][..], true),
             ("ux_idempotency_actor_key", "idempotency_keys", &["actor", "key"][..], true),
         ];
-        for (name, table, columns, unique) in indexes {
-            let mut index = Index::create();
-            index.name(name).table(table).if_not_exists();
-            for column in columns {
-                index.col(*column);
-            }
-            if unique {
-                index.unique();
-            }
-            manager.create_index(index).await?;
-        }
-        Ok(())
+        crate::create_indexes(manager, &indexes).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

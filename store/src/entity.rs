@@ -39,6 +39,7 @@ pub mod item {
         pub uom: Option<String>,
         pub allow_negative: bool,
         pub requires_inspection: bool,
+        pub backflush: bool,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -354,6 +355,155 @@ pub mod setting {
         pub key: String,
         #[sea_orm(column_type = "Text")]
         pub value: String,
+    }
+    no_relations!();
+}
+
+/// Work orders: released production orders on the shop floor.
+pub mod work_order {
+    use sea_orm::entity::prelude::*;
+
+    /// A work order.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "work_orders")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub planned_order_id: Option<i64>,
+        pub item: String,
+        pub quantity: i64,
+        pub start_date: Date,
+        pub due_date: Date,
+        pub stock_location: String,
+        pub wip_location: String,
+        pub receiving_location: String,
+        pub over_completion: i64,
+        pub status: String,
+        pub received: i64,
+        pub scrapped: i64,
+        pub released_by: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+/// Component requirements of work orders (the BOM copied at release).
+pub mod work_order_component {
+    use sea_orm::entity::prelude::*;
+
+    /// One component requirement.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "work_order_components")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub work_order_id: i64,
+        pub line_no: i32,
+        pub component: String,
+        pub quantity_per: i64,
+        pub required: i64,
+        pub issued: i64,
+        pub consumed: i64,
+        pub backflush: bool,
+    }
+    no_relations!();
+}
+
+/// Operations of work orders (the routing copied at release).
+pub mod work_order_operation {
+    use sea_orm::entity::prelude::*;
+
+    /// One operation with its progress.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "work_order_operations")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub work_order_id: i64,
+        pub sequence: i32,
+        pub work_centre: String,
+        pub description: Option<String>,
+        pub setup_hours: i64,
+        pub run_hours_per_unit: i64,
+        pub planned_start: Date,
+        pub planned_finish: Date,
+        pub status: String,
+        pub arrived: i64,
+        pub good: i64,
+        pub scrap: i64,
+        pub rework: i64,
+        pub labour_hours: i64,
+        pub machine_hours: i64,
+        pub started_at: Option<DateTimeUtc>,
+        pub completed_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+/// Shop-floor reports against operations (append-only).
+pub mod operation_report {
+    use sea_orm::entity::prelude::*;
+
+    /// One report from a terminal.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "operation_reports")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub work_order_id: i64,
+        pub sequence: i32,
+        pub event: String,
+        pub good: i64,
+        pub scrap: i64,
+        pub rework: i64,
+        pub labour_hours: i64,
+        pub machine_hours: i64,
+        pub reason: Option<String>,
+        pub actor: String,
+        pub at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+/// Transfer orders: stock moving between locations through `in_transit`.
+pub mod transfer_order {
+    use sea_orm::entity::prelude::*;
+
+    /// A transfer order.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "transfer_orders")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub item: String,
+        pub lot: String,
+        pub quantity: i64,
+        pub from_location: String,
+        pub to_location: String,
+        pub due_date: Date,
+        pub shipped: i64,
+        pub received: i64,
+        pub status: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+/// The shop event feed (what `GET /events` streams).
+pub mod shop_event {
+    use sea_orm::entity::prelude::*;
+
+    /// One event.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "shop_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub at: DateTimeUtc,
+        pub kind: String,
+        pub payload: String,
     }
     no_relations!();
 }

@@ -561,7 +561,8 @@ pub async fn item_stock(conn: &impl ConnectionTrait, item: &str) -> Result<ItemS
     })
 }
 
-/// Stock totals per item and status, for MRP: item → (available, quality_hold).
+/// Stock totals per item and status, for MRP: item → (available, quality_hold),
+/// outside WIP areas (material there is committed to work orders).
 pub async fn stock_by_item(conn: &impl ConnectionTrait) -> Result<BTreeMap<String, (i64, i64)>, StoreError> {
     #[derive(FromQueryResult)]
     struct Row {
@@ -572,7 +573,8 @@ pub async fn stock_by_item(conn: &impl ConnectionTrait) -> Result<BTreeMap<Strin
     let backend = conn.get_database_backend();
     let rows = Row::find_by_statement(Statement::from_string(
         backend,
-        "SELECT item, status, CAST(SUM(quantity) AS BIGINT) AS total FROM positions GROUP BY item, status",
+        "SELECT p.item, p.status, CAST(SUM(p.quantity) AS BIGINT) AS total FROM positions p \
+         JOIN locations l ON l.id = p.location WHERE l.kind <> 'wip_area' GROUP BY p.item, p.status",
     ))
     .all(conn)
     .await?;

@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod db;
+pub mod distribution;
 pub mod entity;
 pub mod error;
 pub mod ledger;
@@ -20,6 +21,7 @@ pub mod qty;
 pub mod quality;
 pub mod release;
 pub mod scenario_io;
+pub mod shop;
 pub mod supply;
 
 pub use db::{DEFAULT_DATABASE_URL, Store};

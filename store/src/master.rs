@@ -176,6 +176,10 @@ pub struct Item {
     /// Whether receipts go to `quality_hold` for inspection first.
     #[serde(default)]
     pub requires_inspection: bool,
+    /// As a component of work orders: consumed by backflush when the first
+    /// operation reports, instead of being issued when the order is released.
+    #[serde(default)]
+    pub backflush: bool,
 }
 
 /// Checks an item's fields, reporting problems under `prefix`.
@@ -254,6 +258,7 @@ impl Item {
             uom: Set(self.uom.clone()),
             allow_negative: Set(self.allow_negative),
             requires_inspection: Set(self.requires_inspection),
+            backflush: Set(self.backflush),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -282,6 +287,7 @@ impl Item {
             uom: m.uom.clone(),
             allow_negative: m.allow_negative,
             requires_inspection: m.requires_inspection,
+            backflush: m.backflush,
         }
     }
 }
@@ -334,6 +340,7 @@ pub async fn put_items(txn: &impl ConnectionTrait, items: &[Item], prefix: &str)
                         item::Column::Uom,
                         item::Column::AllowNegative,
                         item::Column::RequiresInspection,
+                        item::Column::Backflush,
                         item::Column::UpdatedAt,
                     ])
                     .to_owned(),

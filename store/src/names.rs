@@ -1,48 +1,9 @@
 //! The closed vocabularies of the control plane (item sources, stock
 //! statuses, movement kinds, ...), stored and sent as snake_case names.
 
-/// Declares an enum of snake_case names with `as_str` and parsing.
-macro_rules! names {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant),+
-        }
+use wip::names;
 
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored and transmitted name.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-
-            /// Parses a stored name; `None` for anything else.
-            pub fn parse(text: &str) -> Option<$name> {
-                match text {
-                    $($text => Some($name::$variant),)+
-                    _ => None,
-                }
-            }
-
-            /// The names, for error messages: `a, b, c`.
-            pub fn expected() -> String {
-                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
+pub use wip::{OperationEvent, OperationStatus, WorkOrderStatus};
 
 names! {
     /// How an item is supplied.
@@ -79,6 +40,8 @@ names! {
         QualityHold = "quality_hold",
         /// Rejected or otherwise unusable.
         Blocked = "blocked",
+        /// Shipped by a transfer order, not yet received at this location.
+        InTransit = "in_transit",
     }
 }
 
@@ -183,6 +146,20 @@ names! {
         Live = "live",
         /// Planned from the database with overrides; changes nothing.
         WhatIf = "what_if",
+    }
+}
+
+names! {
+    /// Lifecycle of a transfer order.
+    TransferStatus {
+        /// Nothing in transit, more to ship.
+        Open = "open",
+        /// Stock shipped and not yet received.
+        InTransit = "in_transit",
+        /// Everything shipped has arrived.
+        Received = "received",
+        /// Withdrawn before shipping.
+        Cancelled = "cancelled",
     }
 }
 

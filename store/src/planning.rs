@@ -151,7 +151,11 @@ fn lot_policy(lot: &Lot) -> mrp::LotPolicy {
 /// and `quality_hold` stock as `on_hold` (blocked stock is not counted), the
 /// BOM versions effective on the calendar's start, all demand, open supply
 /// orders for their open quantity, and firmed, released and sent planned
-/// orders as scheduled receipts (`PLO-<id>`). Available stock below zero
+/// orders as scheduled receipts (`PLO-<id>`), open work orders (`WO-<id>`)
+/// and stock in transit (`transfer:<id>`) as scheduled receipts too, and work-order
+/// components not yet issued as allocations (`WO-<id>:<component>`, due on
+/// the order's start). Stock in WIP areas belongs to work orders and is
+/// not on hand. Available stock below zero
 /// (items that allow it) becomes on-hand 0 plus a past-due demand
 /// `negative-stock:<item>` for the shortfall, so MRP replenishes it.
 pub async fn live_scenario(
@@ -220,6 +224,14 @@ pub async fn live_scenario(
             receipts.push(mrp::Receipt { id: s.id, item: s.item, date: s.due_date, quantity: open });
         }
     }
+    let (work_orders, allocations, released_as_work_orders) = crate::shop::mrp_supply_and_allocations(conn).await?;
+    let in_transit = crate::distribution::in_transit_receipts(conn).await?;
+    for (id, item, date, micros) in work_orders.into_iter().chain(in_transit) {
+        receipts.push(mrp::Receipt { id, item, date, quantity: from_micros(micros) });
+    }
+    for (id, item, date, micros) in allocations {
+        demand.push(mrp::Demand { id, item, date, quantity: from_micros(micros), kind: mrp::DemandKind::Order });
+    }
     let committed = [PlannedStatus::Firmed, PlannedStatus::Released, PlannedStatus::SentToErp];
     for p in planned_order::Entity::find()
         .filter(planned_order::Column::Status.is_in(committed.iter().map(|s| s.as_str())))
@@ -227,6 +239,10 @@ pub async fn live_scenario(
         .all(conn)
         .await?
     {
+        // A released make-order is its work order from now on.
+        if released_as_work_orders.contains(&p.id) {
+            continue;
+        }
         receipts.push(mrp::Receipt {
             id: format!("PLO-{}", p.id),
             item: p.item,
@@ -264,6 +280,7 @@ fn apply_overrides(s: &mut mrp::Scenario, o: &Overrides) -> Result<(), StoreErro
                     uom: None,
                     allow_negative: false,
                     requires_inspection: false,
+                    backflush: false,
                 };
                 let before = problems.0.len();
                 master::check_item(&probe, &format!("overrides.lot.{id}"), &mut problems);

@@ -92,6 +92,7 @@ pub async fn import_scenario(
             uom: i.uom.clone(),
             allow_negative: false,
             requires_inspection: false,
+            backflush: false,
         })
         .collect();
     summary.items_created = master::put_items(txn, &items, "items").await?;

@@ -62,6 +62,7 @@ async fn a_batch_applies_in_order_and_refuses_alone() {
                         uom: None,
                         allow_negative: false,
                         requires_inspection: false,
+                        backflush: false,
                     };
                     master::put_items(txn, &[item], "").await?;
                     Ok(())
