@@ -395,20 +395,14 @@ pub async fn put_settings(
     .await
 }
 
-/// Releases a firmed planned order through the durable release workflow.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReleaseRequest {
-    /// The firmed planned order.
-    pub planned_order: i64,
-}
-
-/// Starts the release workflow of a firmed planned order: it becomes a work
-/// order (make) or a purchase requisition (buy) exactly once, even across
-/// worker restarts; a second request gets 409. Planners.
-#[utoipa::path(post, path = "/workflows/planned-order-releases", tag = "mrp", request_body = ReleaseRequest,
+/// Starts the release workflow of a firmed planned order: a make order
+/// becomes a work order (`POST /work-orders` rules: routing, locations,
+/// component stock, checked before the workflow starts), a buy order a
+/// purchase requisition, exactly once even across worker restarts; a second
+/// request gets 409. Planners.
+#[utoipa::path(post, path = "/workflows/planned-order-releases", tag = "mrp", request_body = store::shop::ReleaseBody,
     responses((status = 202, body = Started), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn release_planned_order(
     State(s): State<AppState>,
     auth: Auth,
@@ -416,18 +410,19 @@ pub async fn release_planned_order(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     auth.require(PLANNER)?;
-    let body: ReleaseRequest = parse_body(&bytes)?;
+    let body: store::shop::ReleaseBody = parse_body(&bytes)?;
     let engine = engine(&s)?;
     let actor = auth.0.name.clone();
     write(&s, &auth, PLANNER, &headers, "POST /workflows/planned-order-releases", &bytes, move |txn| {
         Box::pin(async move {
             quality::begin_write(txn).await?;
-            store::release::check_release(txn, body.planned_order).await?;
-            let id = engine.start_release(&actor, body.planned_order).await.map_err(engine_error)?;
+            store::release::check_release(txn, &body).await?;
+            let po = body.planned_order;
+            let id = engine.start_release(&actor, body).await.map_err(engine_error)?;
             Ok((
                 StatusCode::ACCEPTED,
                 json(&Started { workflow_id: id.clone(), step: workflows::flows::STARTING.into() }),
-                audit("planned_order", body.planned_order.to_string(), Some(format!("release workflow {id}"))),
+                audit("planned_order", po.to_string(), Some(format!("release workflow {id}"))),
             ))
         })
     })

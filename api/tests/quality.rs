@@ -628,57 +628,111 @@ async fn skip_lot_releases_the_skipped_lots_without_an_inspector() {
     }
 }
 
+/// A shelf plant: SHELF (make, routing at SAW, 4 BOLT each), BOLT (buy),
+/// demand that plans one make order and one buy order; both firmed.
+async fn plant_with_planned_orders(app: &App) -> (i64, i64) {
+    app.ok("PUT", "/locations/MAIN", PLANNER, Some(json!({"id": "MAIN", "kind": "plant_store"}))).await;
+    app.ok("PUT", "/locations/WIP", PLANNER, Some(json!({"id": "WIP", "kind": "wip_area"}))).await;
+    app.ok("PUT", "/items/BOLT", PLANNER, Some(json!({"id": "BOLT", "source": "buy", "lead_time": 1}))).await;
+    app.ok("PUT", "/items/SHELF", PLANNER, Some(json!({"id": "SHELF", "source": "make", "lead_time": 1}))).await;
+    app.ok("POST", "/items/SHELF/boms", PLANNER, Some(json!({"lines": [{"component": "BOLT", "quantity": 4}]}))).await;
+    app.ok("PUT", "/work-centres/SAW", PLANNER, Some(json!({"id": "SAW", "hours_per_day": 8}))).await;
+    app.ok(
+        "PUT",
+        "/items/SHELF/routing",
+        PLANNER,
+        Some(json!([{"sequence": 10, "work_centre": "SAW", "run_hours_per_unit": "0.5"}])),
+    )
+    .await;
+    app.ok(
+        "POST",
+        "/movements",
+        OPERATOR,
+        Some(json!({"kind": "receipt", "item": "BOLT", "quantity": 60, "location": "MAIN"})),
+    )
+    .await;
+    app.ok("PUT", "/settings/calendar", PLANNER, Some(json!({"start": "2027-01-04", "bucket_days": 7, "periods": 8})))
+        .await;
+    for (id, item, date, q) in [("D-1", "SHELF", "2027-01-25", 10), ("D-2", "BOLT", "2027-02-08", 200)] {
+        app.ok(
+            "PUT",
+            &format!("/demand/{id}"),
+            PLANNER,
+            Some(json!({"id": id, "item": item, "date": date, "quantity": q, "kind": "order"})),
+        )
+        .await;
+    }
+    let run = app.ok("POST", "/mrp/runs", PLANNER, Some(json!({}))).await;
+    let first = |item: &str| {
+        let path = format!("/planned-orders?run={}&item={item}", run["id"]);
+        async move { app.ok("GET", &path, PLANNER, None).await["rows"][0]["id"].as_i64().unwrap() }
+    };
+    (first("SHELF").await, first("BOLT").await)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planned_order_release_workflow_releases_once() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/bike-shop.json")).unwrap();
     for url in databases().await {
         // One server per database: the workflow id is the planned order's id.
         let server = dev_server();
         let app = App::new(&url, &server).await;
-        app.ok("POST", "/scenario", PLANNER, Some(serde_json::from_str(&text).unwrap())).await;
-        let run = app.ok("POST", "/mrp/runs", PLANNER, Some(json!({}))).await;
-        let orders = app.ok("GET", &format!("/planned-orders?run={}&limit=1", run["id"]), PLANNER, None).await;
-        let po = orders["rows"][0]["id"].as_i64().unwrap();
-        let body = json!({"planned_order": po});
-        // Only firmed orders.
-        let (s, e) = app.call("POST", "/workflows/planned-order-releases", PLANNER, Some(body.clone())).await;
+        let (make, buy) = plant_with_planned_orders(&app).await;
+        // Only firmed orders, only planners.
+        let (s, e) =
+            app.call("POST", "/workflows/planned-order-releases", PLANNER, Some(json!({"planned_order": make}))).await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("not_firmed")));
-        app.ok("POST", &format!("/planned-orders/{po}/firm"), PLANNER, None).await;
-        let (s, e) = app.call("POST", "/workflows/planned-order-releases", OPERATOR, Some(body.clone())).await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
-        let started = app.ok("POST", "/workflows/planned-order-releases", PLANNER, Some(body.clone())).await;
-        assert_eq!(started["workflow_id"], format!("planned-order-release-{po}"));
-        let started_at = Instant::now();
-        loop {
-            let o = app.ok("GET", &format!("/planned-orders?run={}&limit=1", run["id"]), PLANNER, None).await;
-            if o["rows"][0]["status"] == "released" {
-                break;
-            }
-            assert!(started_at.elapsed() < Duration::from_secs(60), "never released: {o}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        for po in [make, buy] {
+            app.ok("POST", &format!("/planned-orders/{po}/firm"), PLANNER, None).await;
         }
-        // A second release is refused by the workflow id and by the order's status.
-        let (s, e) = app.call("POST", "/workflows/planned-order-releases", PLANNER, Some(body)).await;
-        assert_eq!(s, StatusCode::CONFLICT, "{e}");
-        let started_at = Instant::now();
-        let note = loop {
-            let notes = app.ok("GET", "/quality/notifications", ERP, None).await;
-            let mine: Vec<Value> = notes
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|n| n["key"] == format!("planned_order:{po}:release"))
-                .cloned()
-                .collect();
-            if !mine.is_empty() {
-                assert_eq!(mine.len(), 1);
-                break mine[0].clone();
-            }
-            assert!(started_at.elapsed() < Duration::from_secs(30));
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        assert!(["work_order", "purchase_requisition"].contains(&note["kind"].as_str().unwrap()), "{note}");
-        app.record_history(&format!("planned-order-release-{po}"), "planned_order_release").await;
+        let (s, _) =
+            app.call("POST", "/workflows/planned-order-releases", OPERATOR, Some(json!({"planned_order": make}))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        // A release that cannot succeed is refused before any workflow starts.
+        let (s, e) = app
+            .call(
+                "POST",
+                "/workflows/planned-order-releases",
+                PLANNER,
+                Some(json!({"planned_order": make, "wip_location": "MAIN"})),
+            )
+            .await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("wip_location")), "{e}");
+        assert_eq!(app.ok("GET", "/work-orders", PLANNER, None).await.as_array().unwrap().len(), 0);
+
+        for (po, kind) in [(make, "work_order"), (buy, "purchase_requisition")] {
+            let body = json!({"planned_order": po});
+            let started = app.ok("POST", "/workflows/planned-order-releases", PLANNER, Some(body.clone())).await;
+            assert_eq!(started["workflow_id"], format!("planned-order-release-{po}"));
+            let started_at = Instant::now();
+            let note = loop {
+                let notes = app.ok("GET", "/quality/notifications", ERP, None).await;
+                let mine: Vec<Value> = notes
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|n| n["key"] == format!("planned_order:{po}:release"))
+                    .cloned()
+                    .collect();
+                if !mine.is_empty() {
+                    assert_eq!(mine.len(), 1);
+                    break mine[0].clone();
+                }
+                assert!(started_at.elapsed() < Duration::from_secs(60), "{po} never released");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            assert_eq!(note["kind"], kind, "{note}");
+            // A second release is refused (workflow id and order status).
+            let (s, e) = app.call("POST", "/workflows/planned-order-releases", PLANNER, Some(body)).await;
+            assert_eq!(s, StatusCode::CONFLICT, "{e}");
+            app.record_history(&format!("planned-order-release-{po}"), &format!("planned_order_release_{kind}")).await;
+        }
+        let orders = app.ok("GET", "/work-orders", PLANNER, None).await;
+        let mine: Vec<&Value> = orders.as_array().unwrap().iter().filter(|w| w["planned_order"] == make).collect();
+        assert_eq!(mine.len(), 1, "one work order: {orders}");
+        assert_eq!(mine[0]["status"], "released");
+        let planned = app.ok("GET", "/planned-orders?status=released", PLANNER, None).await;
+        let ids: Vec<i64> = planned["rows"].as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect();
+        assert!(ids.contains(&make) && ids.contains(&buy), "{planned}");
         app.shutdown().await;
     }
 }

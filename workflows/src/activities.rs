@@ -70,8 +70,8 @@ pub struct ReleaseOrder {
     pub workflow_id: String,
     /// Who asked for the release.
     pub actor: String,
-    /// The planned order.
-    pub planned_order: i64,
+    /// The planned order and how to release it.
+    pub release: store::shop::ReleaseBody,
 }
 
 #[activities]
@@ -161,7 +161,7 @@ impl QualityActivities {
         self.store
             .write(move |txn| {
                 Box::pin(async move {
-                    release::release_planned_order(txn, &input.actor, input.planned_order, &input.workflow_id).await
+                    release::release_planned_order(txn, &input.actor, &input.release, &input.workflow_id).await
                 })
             })
             .await

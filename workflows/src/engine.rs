@@ -163,9 +163,9 @@ impl Engine {
     }
 
     /// Starts the release workflow of a planned order (one per order, ever).
-    pub async fn start_release(&self, actor: &str, planned_order: i64) -> Result<String, EngineError> {
-        let id = release_workflow_id(planned_order);
-        let input = ReleaseInput { actor: actor.to_owned(), planned_order, timing: self.config.timing };
+    pub async fn start_release(&self, actor: &str, release: store::shop::ReleaseBody) -> Result<String, EngineError> {
+        let id = release_workflow_id(release.planned_order);
+        let input = ReleaseInput { actor: actor.to_owned(), release, timing: self.config.timing };
         self.client
             .start_workflow(PlannedOrderRelease::run, input, self.start_options(&id))
             .await

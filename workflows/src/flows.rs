@@ -341,8 +341,8 @@ impl QualityHold {
 pub struct ReleaseInput {
     /// Who released.
     pub actor: String,
-    /// The firmed planned order.
-    pub planned_order: i64,
+    /// The firmed planned order and, for make orders, the work order's locations.
+    pub release: store::shop::ReleaseBody,
     /// Timeouts.
     pub timing: Timing,
 }
@@ -370,7 +370,7 @@ impl PlannedOrderRelease {
         let order = ReleaseOrder {
             workflow_id: ctx.workflow_id().to_owned(),
             actor: input.actor.clone(),
-            planned_order: input.planned_order,
+            release: input.release.clone(),
         };
         let outcome = ctx
             .execute_activity(QualityActivities::release_planned_order, order, activity_options(input.timing))
