@@ -61,8 +61,12 @@ fn engine_error(e: EngineError) -> StoreError {
 pub struct Started {
     /// The Temporal workflow id (see `GET /quality/workflows/{id}` and Temporal's UI).
     pub workflow_id: String,
-    /// Its step: `starting`.
+    /// Its step: `starting` (or `failed` when the workflow ended before
+    /// its lot was posted).
     pub step: String,
+    /// Temporal's execution status, where known (`running`, `failed`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 /// Receives goods that require inspection: starts the receipt workflow,
@@ -90,7 +94,7 @@ pub async fn start_receipt(
             let id = engine.start_receipt(&actor, body).await.map_err(engine_error)?;
             Ok((
                 StatusCode::ACCEPTED,
-                json(&Started { workflow_id: id.clone(), step: workflows::flows::STARTING.into() }),
+                json(&Started { workflow_id: id.clone(), step: workflows::flows::STARTING.into(), status: None }),
                 audit("receipt_workflow", id, Some(format!("receipt against {order}"))),
             ))
         })
@@ -123,7 +127,7 @@ pub async fn start_hold(
             let id = engine.start_hold(&actor, body).await.map_err(engine_error)?;
             Ok((
                 StatusCode::ACCEPTED,
-                json(&Started { workflow_id: id.clone(), step: workflows::flows::STARTING.into() }),
+                json(&Started { workflow_id: id.clone(), step: workflows::flows::STARTING.into(), status: None }),
                 audit("hold_workflow", id, Some(what)),
             ))
         })
@@ -143,21 +147,40 @@ pub async fn list_holds(
     Ok(Json(quality::list_lots(s.store.conn(), &q).await?))
 }
 
-/// A workflow's inspection lot with its current step, or `starting` while
-/// its first activity has not run yet.
+/// A workflow's inspection lot with its current step; 202 `starting` while
+/// its first activity has not posted the lot yet; 409 `failed` when the
+/// workflow ended without posting it (say the order was closed meanwhile;
+/// Temporal's UI shows why); 404 for a workflow Temporal does not know.
 #[utoipa::path(get, path = "/quality/workflows/{id}", tag = "quality", params(("id" = String, Path, description = "Workflow id")),
-    responses((status = 200, body = InspectionLot), (status = 202, body = Started)))]
+    responses((status = 200, body = InspectionLot), (status = 202, body = Started), (status = 404, body = ErrorBody),
+        (status = 409, body = Started)))]
 pub async fn workflow_state(
     State(s): State<AppState>,
     _auth: Auth,
     PathParam(id): PathParam<String>,
 ) -> Result<Response, ApiError> {
     use axum::response::IntoResponse;
-    match quality::find_by_workflow(s.store.conn(), &id).await? {
-        Some(lot) => Ok(Json(quality::get_lot(s.store.conn(), lot.id).await?).into_response()),
-        None => Ok((StatusCode::ACCEPTED, Json(Started { workflow_id: id, step: workflows::flows::STARTING.into() }))
-            .into_response()),
+    if let Some(lot) = quality::find_by_workflow(s.store.conn(), &id).await? {
+        return Ok(Json(quality::get_lot(s.store.conn(), lot.id).await?).into_response());
     }
+    let status = match &s.workflows {
+        Some(engine) => match engine.status(&id).await {
+            Ok(status) => Some(status),
+            Err(EngineError::NotFound(_)) => {
+                return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("workflow '{id}' not found")));
+            }
+            Err(_) => None,
+        },
+        None => None,
+    };
+    // Read the lot again: the workflow may have posted it and finished meanwhile.
+    if let Some(lot) = quality::find_by_workflow(s.store.conn(), &id).await? {
+        return Ok(Json(quality::get_lot(s.store.conn(), lot.id).await?).into_response());
+    }
+    let ended = status.as_deref().is_some_and(|s| s != "running");
+    let (code, step) =
+        if ended { (StatusCode::CONFLICT, "failed") } else { (StatusCode::ACCEPTED, workflows::flows::STARTING) };
+    Ok((code, Json(Started { workflow_id: id, step: step.into(), status })).into_response())
 }
 
 /// Inspection lots (the inspectors' work list with `status=open`).
@@ -421,7 +444,7 @@ pub async fn release_planned_order(
             let id = engine.start_release(&actor, body).await.map_err(engine_error)?;
             Ok((
                 StatusCode::ACCEPTED,
-                json(&Started { workflow_id: id.clone(), step: workflows::flows::STARTING.into() }),
+                json(&Started { workflow_id: id.clone(), step: workflows::flows::STARTING.into(), status: None }),
                 audit("planned_order", po.to_string(), Some(format!("release workflow {id}"))),
             ))
         })

@@ -582,6 +582,8 @@ async fn bad_decisions_are_refused_and_change_nothing() {
             let (s, e) = app.call("POST", "/quality/receipts", OPERATOR, Some(body)).await;
             assert_eq!((s, e["code"].as_str()), (status, Some(code)), "{e}");
         }
+        let (s, _) = app.call("GET", "/quality/workflows/receipt-NOPE-000000", INSPECTOR, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
         // The good decision still goes through; then the lot is closed.
         app.ok("POST", &path, INSPECTOR, Some(json!({"decision": "release"}))).await;
         app.wait_step(&wf, "completed").await;

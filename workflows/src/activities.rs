@@ -32,6 +32,20 @@ impl QualityActivities {
     }
 }
 
+impl QualityActivities {
+    /// The lot an earlier attempt of this workflow's first activity posted,
+    /// read without taking the write queue (which an API request waiting on
+    /// this very workflow may hold).
+    async fn posted(&self, workflow_id: &str) -> Result<Option<LotStarted>, ActivityError> {
+        Ok(quality::find_by_workflow(self.store.conn(), workflow_id).await.map_err(failure)?.map(|lot| LotStarted {
+            id: lot.id,
+            quantity: lot.quantity,
+            skipped: lot.sampling_plan["method"] == "skip",
+            inspection_seconds: lot.inspection_seconds.max(1) as u64,
+        }))
+    }
+}
+
 /// Business refusals fail the activity for good (the workflow sees the
 /// error); database trouble is retried.
 fn failure(e: StoreError) -> ActivityError {
@@ -83,6 +97,9 @@ impl QualityActivities {
         _ctx: ActivityContext,
         input: PostReceipt,
     ) -> Result<LotStarted, ActivityError> {
+        if let Some(done) = self.posted(&input.workflow_id).await? {
+            return Ok(done);
+        }
         self.store
             .write(move |txn| {
                 Box::pin(
@@ -100,6 +117,9 @@ impl QualityActivities {
         _ctx: ActivityContext,
         input: PlaceHold,
     ) -> Result<LotStarted, ActivityError> {
+        if let Some(done) = self.posted(&input.workflow_id).await? {
+            return Ok(done);
+        }
         self.store
             .write(move |txn| {
                 Box::pin(
@@ -126,6 +146,11 @@ impl QualityActivities {
         _ctx: ActivityContext,
         decision: UsageDecision,
     ) -> Result<InspectionLot, ActivityError> {
+        // A retry after the decision committed: report it without the write queue.
+        let earlier = quality::get_lot(self.store.conn(), decision.lot_id).await.map_err(failure)?;
+        if earlier.status != "open" {
+            return Ok(earlier);
+        }
         let lot = self
             .store
             .write(move |txn| Box::pin(async move { quality::apply_decision(txn, &decision).await }))

@@ -173,6 +173,35 @@ impl Engine {
         Ok(id)
     }
 
+    /// A workflow's execution status as Temporal reports it (`running`,
+    /// `completed`, `failed`, `terminated`, `timed_out`, ...).
+    pub async fn status(&self, workflow_id: &str) -> Result<String, EngineError> {
+        use temporalio_client::WorkflowExecutionStatus as S;
+        let handle = self.client.get_workflow_handle::<RawMaterialReceipt>(workflow_id);
+        let described = tokio::time::timeout(self.config.update_timeout, handle.describe(Default::default()))
+            .await
+            .map_err(|_| EngineError::Unavailable(format!("describing {workflow_id} timed out")))?;
+        let status = match described {
+            Ok(d) => d.status(),
+            Err(temporalio_client::errors::WorkflowInteractionError::NotFound(_)) => {
+                return Err(EngineError::NotFound(workflow_id.to_owned()));
+            }
+            Err(e) => return Err(EngineError::Unavailable(e.to_string())),
+        };
+        Ok(match status {
+            S::Running => "running",
+            S::Completed => "completed",
+            S::Failed => "failed",
+            S::Canceled => "canceled",
+            S::Terminated => "terminated",
+            S::ContinuedAsNew => "continued_as_new",
+            S::TimedOut => "timed_out",
+            S::Paused => "paused",
+            _ => "unknown",
+        }
+        .to_owned())
+    }
+
     /// Delivers a usage decision; returns once the workflow has accepted
     /// it (the step it is at then), or why not.
     pub async fn decide(
