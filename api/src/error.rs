@@ -69,6 +69,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
             StoreError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            StoreError::Unavailable { code, message } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message),
             StoreError::Database(db) => {
                 if store::error::is_unique_violation(&db) {
                     return ApiError::new(

@@ -7,6 +7,7 @@
 pub mod error;
 pub mod feed;
 pub mod poster;
+pub mod quality;
 pub mod routes;
 pub mod shop_routes;
 pub mod state;
@@ -94,6 +95,18 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(shop_routes::create_transfer_order, shop_routes::list_transfer_orders))
         .routes(routes!(shop_routes::get_transfer_order))
         .routes(routes!(shop_routes::transfer_step))
+        .routes(routes!(quality::start_receipt))
+        .routes(routes!(quality::start_hold, quality::list_holds))
+        .routes(routes!(quality::workflow_state))
+        .routes(routes!(quality::list_lots))
+        .routes(routes!(quality::get_lot))
+        .routes(routes!(quality::record_results))
+        .routes(routes!(quality::decide))
+        .routes(routes!(quality::list_alerts))
+        .routes(routes!(quality::list_notifications))
+        .routes(routes!(quality::list_supplier_returns))
+        .routes(routes!(quality::get_settings, quality::put_settings))
+        .routes(routes!(quality::release_planned_order))
         .split_for_parts();
     let doc = api.clone();
     let router = router
@@ -112,7 +125,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
         .await
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

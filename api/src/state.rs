@@ -35,6 +35,8 @@ pub struct AppState {
     pub reports: crate::poster::Poster<store::shop::OperationReport>,
     /// The shop event feed.
     pub feed: crate::feed::Feed,
+    /// The durable workflows (Temporal), when `TEMPORAL_ADDRESS` is set.
+    pub workflows: Option<workflows::Engine>,
     tokens: Arc<RwLock<HashMap<String, (Caller, Instant)>>>,
 }
 
@@ -49,8 +51,16 @@ impl AppState {
             reports: Poster::start(store.clone(), apply_reports, REPORT_ACTION, report_writers()),
             feed: crate::feed::Feed::start(store.clone()),
             store,
+            workflows: None,
             tokens: Arc::default(),
         }
+    }
+
+    /// The same state with workflows: receipts with inspection, holds and
+    /// planned-order releases start Temporal workflows through `engine`.
+    pub fn with_workflows(mut self, engine: workflows::Engine) -> AppState {
+        self.workflows = Some(engine);
+        self
     }
 
     /// Forgets cached tokens (after a revocation).

@@ -31,6 +31,11 @@ pub struct ServeArgs {
     /// Import this scenario file into the database before serving.
     #[arg(long, value_name = "SCENARIO")]
     import: Option<PathBuf>,
+    #[command(flatten)]
+    temporal: crate::temporal::TemporalArgs,
+    /// Also run a workflow worker in this process (needs TEMPORAL_ADDRESS).
+    #[arg(long)]
+    worker: bool,
 }
 
 /// `takt token ...`.
@@ -100,7 +105,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
-async fn open(db: &DbArgs) -> anyhow::Result<Store> {
+pub(crate) async fn open(db: &DbArgs) -> anyhow::Result<Store> {
     Store::connect(&db.database).await.with_context(|| format!("opening the database {}", redact(&db.database)))
 }
 
@@ -177,7 +182,27 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             listener.local_addr()?,
             redact(&args.db.database)
         );
-        api::serve(listener, api::AppState::new(store)).await.context("serving")?;
+        let mut state = api::AppState::new(store.clone());
+        let mut _worker = None;
+        if let Some(config) = args.temporal.config() {
+            let engine = workflows::Engine::connect(config.clone()).await.context("connecting to Temporal")?;
+            state = state.with_workflows(engine);
+            if args.worker {
+                _worker = Some(
+                    workflows::WorkerThread::spawn(config.clone(), args.db.database.clone(), Some(store))
+                        .context("starting the worker")?,
+                );
+            }
+            eprintln!(
+                "takt serve: workflows on {} (task queue {}{})",
+                config.address,
+                config.task_queue,
+                if args.worker { ", worker in-process" } else { "" }
+            );
+        } else if args.worker {
+            return Err(args.temporal.required().unwrap_err().into());
+        }
+        api::serve(listener, state).await.context("serving")?;
         Ok(())
     })
 }

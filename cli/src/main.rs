@@ -22,6 +22,7 @@ mod bench;
 mod bench_api;
 mod control;
 mod optimize;
+mod temporal;
 
 #[derive(Parser)]
 #[command(name = "takt", version, about = "Takt: MRP and WIP control plane", propagate_version = true)]
@@ -42,6 +43,8 @@ enum Command {
     BenchApi(bench_api::BenchApiArgs),
     /// Start the control plane: REST API over SQLite (default) or PostgreSQL.
     Serve(control::ServeArgs),
+    /// Run a Temporal worker for the quality, hold and release workflows.
+    Worker(temporal::WorkerArgs),
     /// Create, list or revoke API tokens.
     #[command(subcommand)]
     Token(control::TokenCommand),
@@ -134,6 +137,7 @@ fn main() -> ExitCode {
         Command::BenchApi(args) => bench_api::run(args),
         Command::Serve(args) => control::serve(args),
         Command::Token(cmd) => control::token(cmd),
+        Command::Worker(args) => temporal::worker(args),
         Command::Scenario(cmd) => control::scenario(cmd),
         Command::Optimize(args) => optimize::run_optimize(args),
         Command::BenchLsdm(args) => optimize::run_bench_lsdm(args),

@@ -10,6 +10,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_control_plane;
 mod m20261123_000002_shop_floor;
+mod m20261123_000003_quality;
 
 /// Millionths of a unit (see the crate docs).
 pub(crate) fn quantity(name: &'static str) -> ColumnDef {
@@ -41,6 +42,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_control_plane::Migration), Box::new(m20261123_000002_shop_floor::Migration)]
+        vec![
+            Box::new(m20261123_000001_control_plane::Migration),
+            Box::new(m20261123_000002_shop_floor::Migration),
+            Box::new(m20261123_000003_quality::Migration),
+        ]
     }
 }

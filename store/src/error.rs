@@ -33,6 +33,15 @@ pub enum StoreError {
         /// What clashes, in a user's words.
         message: String,
     },
+    /// A service the request needs (the workflow engine) did not answer;
+    /// nothing was written.
+    #[error("{message}")]
+    Unavailable {
+        /// Machine-readable reason, e.g. `workflows_unavailable`.
+        code: &'static str,
+        /// What is down.
+        message: String,
+    },
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),

@@ -18,6 +18,8 @@ pub mod master;
 pub mod names;
 pub mod planning;
 pub mod qty;
+pub mod quality;
+pub mod release;
 pub mod scenario_io;
 pub mod shop;
 pub mod supply;
