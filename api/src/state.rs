@@ -44,11 +44,12 @@ impl AppState {
     /// State over a connected store; starts the movement writer task, so
     /// call it inside the runtime.
     pub fn new(store: Store) -> AppState {
-        use crate::poster::{ACTION, PG_WRITERS, Poster, REPORT_ACTION, apply_movements, apply_reports};
-        let report_writers = || std::env::var("TAKT_REPORT_WRITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+        use crate::poster::{
+            ACTION, PG_WRITERS, Poster, REPORT_ACTION, REPORT_PG_WRITERS, apply_movements, apply_reports,
+        };
         AppState {
             poster: Poster::start(store.clone(), apply_movements, ACTION, PG_WRITERS),
-            reports: Poster::start(store.clone(), apply_reports, REPORT_ACTION, report_writers()),
+            reports: Poster::start(store.clone(), apply_reports, REPORT_ACTION, REPORT_PG_WRITERS),
             feed: crate::feed::Feed::start(store.clone()),
             store,
             workflows: None,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Value,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -156,21 +157,32 @@ pub async fn record_audits(
     txn: &impl ConnectionTrait,
     records: &[(&Caller, &str, &AuditEntry)],
 ) -> Result<(), StoreError> {
+    use crate::db::SqlType::{Text, Timestamp};
     let now = Utc::now();
-    for chunk in crate::db::pow2_chunks(records) {
-        audit::Entity::insert_many(chunk.iter().map(|(caller, action, entry)| audit::ActiveModel {
-            at: Set(now),
-            actor: Set(caller.name.clone()),
-            role: Set(caller.role.as_str().to_owned()),
-            action: Set((*action).to_owned()),
-            entity: Set(entry.entity.to_owned()),
-            entity_id: Set(entry.entity_id.clone()),
-            detail: Set(entry.detail.clone()),
-            ..Default::default()
-        }))
-        .exec_without_returning(txn)
-        .await?;
-    }
+    let rows: Vec<Vec<Value>> = records
+        .iter()
+        .map(|(caller, action, entry)| {
+            vec![
+                now.into(),
+                caller.name.clone().into(),
+                caller.role.as_str().into(),
+                (*action).into(),
+                entry.entity.into(),
+                entry.entity_id.clone().into(),
+                entry.detail.clone().into(),
+            ]
+        })
+        .collect();
+    let columns = [
+        ("at", Timestamp),
+        ("actor", Text),
+        ("role", Text),
+        ("action", Text),
+        ("entity", Text),
+        ("entity_id", Text),
+        ("detail", Text),
+    ];
+    crate::db::insert_rows(txn, "audit_log", &columns, &rows, false).await?;
     Ok(())
 }
 
@@ -276,20 +288,30 @@ pub async fn save_responses(
     txn: &impl ConnectionTrait,
     responses: &[(&str, &str, StoredResponse)],
 ) -> Result<(), StoreError> {
+    use crate::db::SqlType::{Int, Text, Timestamp};
     let now = Utc::now();
-    for chunk in crate::db::pow2_chunks(responses) {
-        idempotency::Entity::insert_many(chunk.iter().map(|(actor, key, r)| idempotency::ActiveModel {
-            actor: Set((*actor).to_owned()),
-            key: Set((*key).to_owned()),
-            request_hash: Set(r.request_hash.clone()),
-            status: Set(i32::from(r.status)),
-            response: Set(r.body.clone()),
-            created_at: Set(now),
-            ..Default::default()
-        }))
-        .exec_without_returning(txn)
-        .await?;
-    }
+    let rows: Vec<Vec<Value>> = responses
+        .iter()
+        .map(|(actor, key, r)| {
+            vec![
+                (*actor).into(),
+                (*key).into(),
+                r.request_hash.clone().into(),
+                i32::from(r.status).into(),
+                r.body.clone().into(),
+                now.into(),
+            ]
+        })
+        .collect();
+    let columns = [
+        ("actor", Text),
+        ("key", Text),
+        ("request_hash", Text),
+        ("status", Int),
+        ("response", Text),
+        ("created_at", Timestamp),
+    ];
+    crate::db::insert_rows(txn, "idempotency_keys", &columns, &rows, false).await?;
     Ok(())
 }
 

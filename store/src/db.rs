@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use migrations::Migrator;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
+    TransactionTrait, Value,
+};
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::Mutex;
 
@@ -104,6 +107,174 @@ pub fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
         rows = tail;
         Some(head)
     })
+}
+
+/// The SQL type of a column in a bulk write (see [`insert_rows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlType {
+    /// `BIGINT` (quantities, ids).
+    BigInt,
+    /// `INTEGER`.
+    Int,
+    /// `TEXT` / `VARCHAR`.
+    Text,
+    /// `BOOLEAN`.
+    Bool,
+    /// `TIMESTAMPTZ`.
+    Timestamp,
+}
+
+impl SqlType {
+    /// A value of the type standing in for NULL in an array (see `pg_columns`).
+    fn placeholder(self) -> Value {
+        match self {
+            SqlType::BigInt => Value::BigInt(Some(0)),
+            SqlType::Int => Value::Int(Some(0)),
+            SqlType::Text => Value::String(Some(String::new())),
+            SqlType::Bool => Value::Bool(Some(false)),
+            SqlType::Timestamp => Value::ChronoDateTimeUtc(Some(chrono::DateTime::UNIX_EPOCH)),
+        }
+    }
+
+    fn pg_array(self) -> (&'static str, sea_orm::sea_query::ArrayType) {
+        use sea_orm::sea_query::ArrayType;
+        match self {
+            SqlType::BigInt => ("bigint[]", ArrayType::BigInt),
+            SqlType::Int => ("integer[]", ArrayType::Int),
+            SqlType::Text => ("text[]", ArrayType::String),
+            SqlType::Bool => ("boolean[]", ArrayType::Bool),
+            SqlType::Timestamp => ("timestamptz[]", ArrayType::ChronoDateTimeUtc),
+        }
+    }
+}
+
+/// The arrays for PostgreSQL's `UNNEST`, one per column (the driver binds
+/// arrays without NULL elements only, so a column with NULLs gets a second,
+/// boolean array marking them): the array parameters with their casts, the
+/// names of the unnested columns (`c0`, `c1`, `c1_null`, ..), and per
+/// column the expression that reads it back (`u.c0`, `CASE WHEN
+/// u.c1_null THEN NULL ELSE u.c1 END`).
+fn pg_columns(columns: &[(&str, SqlType)], rows: &[Vec<Value>]) -> (Vec<String>, Vec<String>, Vec<String>, Vec<Value>) {
+    let (mut casts, mut aliases, mut exprs, mut values) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (j, (_, ty)) in columns.iter().enumerate() {
+        let (cast, array) = ty.pg_array();
+        let nulls: Vec<bool> = rows.iter().map(|r| !r[j].is_some()).collect();
+        let filled: Vec<Value> =
+            rows.iter().map(|r| if r[j].is_some() { r[j].clone() } else { ty.placeholder() }).collect();
+        values.push(Value::Array(array, Some(Box::new(filled))));
+        casts.push(format!("${}::{cast}", values.len()));
+        aliases.push(format!("c{j}"));
+        if nulls.contains(&true) {
+            values.push(Value::Array(
+                sea_orm::sea_query::ArrayType::Bool,
+                Some(Box::new(nulls.into_iter().map(Value::from).collect())),
+            ));
+            casts.push(format!("${}::boolean[]", values.len()));
+            aliases.push(format!("c{j}_null"));
+            exprs.push(format!("CASE WHEN u.c{j}_null THEN NULL ELSE u.c{j} END"));
+        } else {
+            exprs.push(format!("u.c{j}"));
+        }
+    }
+    (casts, aliases, exprs, values)
+}
+
+/// Inserts rows (values in `columns` order) and returns their new `id`s in
+/// row order when `returning_id`. On PostgreSQL one statement whatever the
+/// count (`INSERT .. SELECT * FROM UNNEST($1::type[], ..)`), so it is
+/// prepared once per connection and costs one round trip; on SQLite
+/// multi-row `VALUES` in power-of-two chunks.
+pub async fn insert_rows(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    columns: &[(&str, SqlType)],
+    rows: &[Vec<Value>],
+    returning_id: bool,
+) -> Result<Vec<i64>, DbErr> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+    let returning = if returning_id { " RETURNING id" } else { "" };
+    let backend = conn.get_database_backend();
+    let mut ids = Vec::new();
+    if backend == DbBackend::Postgres {
+        let (casts, aliases, exprs, values) = pg_columns(columns, rows);
+        let sql = format!(
+            "INSERT INTO \"{table}\" ({names}) SELECT {} FROM UNNEST({}) AS u({}){returning}",
+            exprs.join(", "),
+            casts.join(", "),
+            aliases.join(", ")
+        );
+        let statement = Statement::from_sql_and_values(backend, sql, values);
+        if returning_id {
+            for row in conn.query_all_raw(statement).await? {
+                ids.push(row.try_get::<i64>("", "id")?);
+            }
+            // Ids come from the sequence in row order.
+            ids.sort_unstable();
+        } else {
+            conn.execute_raw(statement).await?;
+        }
+        return Ok(ids);
+    }
+    let one = format!("({})", vec!["?"; columns.len()].join(", "));
+    for chunk in pow2_chunks(rows) {
+        let sql = format!(
+            "INSERT INTO \"{table}\" ({names}) VALUES {}{returning}",
+            vec![one.as_str(); chunk.len()].join(", ")
+        );
+        let values: Vec<Value> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+        let statement = Statement::from_sql_and_values(backend, sql, values);
+        if returning_id {
+            let mut found = Vec::new();
+            for row in conn.query_all_raw(statement).await? {
+                found.push(row.try_get::<i64>("", "id")?);
+            }
+            found.sort_unstable();
+            ids.extend(found);
+        } else {
+            conn.execute_raw(statement).await?;
+        }
+    }
+    Ok(ids)
+}
+
+/// Updates rows by `id`: each row is the id followed by the new values of
+/// `columns`. On PostgreSQL one statement (`UPDATE .. FROM UNNEST(..)`); on
+/// SQLite one prepared `UPDATE` per row (in-process, cheap).
+pub async fn update_rows(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    columns: &[(&str, SqlType)],
+    rows: &[Vec<Value>],
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let backend = conn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        let mut all = vec![("id", SqlType::BigInt)];
+        all.extend_from_slice(columns);
+        let (casts, aliases, exprs, values) = pg_columns(&all, rows);
+        let sets =
+            columns.iter().zip(&exprs[1..]).map(|((c, _), e)| format!("\"{c}\" = {e}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "UPDATE \"{table}\" AS t SET {sets} FROM UNNEST({}) AS u({}) WHERE t.id = u.c0",
+            casts.join(", "),
+            aliases.join(", ")
+        );
+        conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        return Ok(());
+    }
+    let sets = columns.iter().map(|(c, _)| format!("\"{c}\" = ?")).collect::<Vec<_>>().join(", ");
+    let sql = format!("UPDATE \"{table}\" SET {sets} WHERE id = ?");
+    for row in rows {
+        let mut values: Vec<Value> = row[1..].to_vec();
+        values.push(row[0].clone());
+        conn.execute_raw(Statement::from_sql_and_values(backend, sql.clone(), values)).await?;
+    }
+    Ok(())
 }
 
 /// Splits keys for an `IN (...)` look-up into chunks of up to 256, each

@@ -21,17 +21,16 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Value,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{padded_chunks, pow2_chunks};
+use crate::db::{insert_rows, padded_chunks, update_rows};
 use crate::entity::{
-    bom, bom_line, item, location, operation_report, planned_order, position, shop_event, work_centre, work_order,
+    bom, bom_line, item, location, planned_order, position, shop_event, work_centre, work_order,
     work_order_component as component, work_order_operation as operation,
 };
 use crate::error::{FieldProblem, Problems, StoreError};
@@ -693,16 +692,10 @@ impl ShopEvent {
 
 /// Appends events to the feed (in the caller's transaction).
 pub async fn record_events(txn: &impl ConnectionTrait, events: &[ShopEvent]) -> Result<(), StoreError> {
-    for chunk in pow2_chunks(events) {
-        shop_event::Entity::insert_many(chunk.iter().map(|e| shop_event::ActiveModel {
-            at: Set(e.at),
-            kind: Set(e.kind.clone()),
-            payload: Set(e.data.to_string()),
-            ..Default::default()
-        }))
-        .exec(txn)
-        .await?;
-    }
+    use crate::db::SqlType::{Text, Timestamp};
+    let rows: Vec<Vec<Value>> =
+        events.iter().map(|e| vec![e.at.into(), e.kind.clone().into(), e.data.to_string().into()]).collect();
+    insert_rows(txn, "shop_events", &[("at", Timestamp), ("kind", Text), ("payload", Text)], &rows, false).await?;
     Ok(())
 }
 
@@ -970,10 +963,29 @@ impl Loaded {
     }
 }
 
+/// The columns of an `operation_reports` row as [`accept`] builds it.
+const REPORT_COLUMNS: [(&str, crate::db::SqlType); 11] = {
+    use crate::db::SqlType::{BigInt, Int, Text, Timestamp};
+    [
+        ("work_order_id", BigInt),
+        ("sequence", Int),
+        ("event", Text),
+        ("good", BigInt),
+        ("scrap", BigInt),
+        ("rework", BigInt),
+        ("labour_hours", BigInt),
+        ("machine_hours", BigInt),
+        ("reason", Text),
+        ("actor", Text),
+        ("at", Timestamp),
+    ]
+};
+
 /// What one accepted report writes, collected before anything is written.
 struct Accepted {
     moves: Vec<MovementBody>,
-    report: operation_report::ActiveModel,
+    /// The `operation_reports` row, in [`REPORT_COLUMNS`] order.
+    report: Vec<Value>,
     events: Vec<ShopEvent>,
     operation: WorkOrderOperation,
     work_order_status: WorkOrderStatus,
@@ -1077,20 +1089,19 @@ fn accept(
                 "received": Qty::from_micros(wo.received), "scrapped": Qty::from_micros(wo.scrapped)}),
         ));
     }
-    let report = operation_report::ActiveModel {
-        work_order_id: Set(wo.id),
-        sequence: Set(r.sequence as i32),
-        event: Set(r.body.event.as_str().to_owned()),
-        good: Set(report.good),
-        scrap: Set(report.scrap),
-        rework: Set(report.rework),
-        labour_hours: Set(report.labour_hours),
-        machine_hours: Set(report.machine_hours),
-        reason: Set(report.reason),
-        actor: Set(r.actor.clone()),
-        at: Set(now),
-        ..Default::default()
-    };
+    let report = vec![
+        wo.id.into(),
+        (r.sequence as i32).into(),
+        r.body.event.as_str().into(),
+        report.good.into(),
+        report.scrap.into(),
+        report.rework.into(),
+        report.labour_hours.into(),
+        report.machine_hours.into(),
+        report.reason.into(),
+        r.actor.clone().into(),
+        now.into(),
+    ];
     Ok(Accepted { moves, report, events, operation, work_order_status: order.state.status })
 }
 
@@ -1154,59 +1165,58 @@ pub async fn report_operations(
     }
     // Write the changed orders.
     // Only rows that changed: most reports touch one or two operations.
+    use crate::db::SqlType::{BigInt, Text, Timestamp};
     let dirty: Vec<&Loaded> = orders.values().filter(|s| s.dirty).collect();
-    let wos: Vec<work_order::ActiveModel> =
-        dirty.iter().filter(|s| s.wo != s.original.0).map(|s| s.wo.clone().into_active_model()).collect();
-    let op_rows: Vec<operation::ActiveModel> = dirty
+    let wos: Vec<Vec<Value>> = dirty
         .iter()
-        .flat_map(|s| {
-            s.ops.iter().zip(&s.original.2).filter(|(o, was)| o != was).map(|(o, _)| o.clone().into_active_model())
+        .filter(|s| s.wo != s.original.0)
+        .map(|s| {
+            let w = &s.wo;
+            vec![w.id.into(), w.status.clone().into(), w.received.into(), w.scrapped.into(), w.updated_at.into()]
         })
         .collect();
-    let comp_rows: Vec<component::ActiveModel> = dirty
+    let wo_columns = [("status", Text), ("received", BigInt), ("scrapped", BigInt), ("updated_at", Timestamp)];
+    update_rows(txn, "work_orders", &wo_columns, &wos).await?;
+    let op_rows: Vec<Vec<Value>> = dirty
         .iter()
-        .flat_map(|s| {
-            s.comps.iter().zip(&s.original.1).filter(|(c, was)| c != was).map(|(c, _)| c.clone().into_active_model())
+        .flat_map(|s| s.ops.iter().zip(&s.original.2).filter(|(o, was)| o != was))
+        .map(|(o, _)| {
+            vec![
+                o.id.into(),
+                o.status.clone().into(),
+                o.arrived.into(),
+                o.good.into(),
+                o.scrap.into(),
+                o.rework.into(),
+                o.labour_hours.into(),
+                o.machine_hours.into(),
+                o.started_at.into(),
+                o.completed_at.into(),
+            ]
         })
         .collect();
-    upsert(
-        txn,
-        wos,
-        work_order::Column::Id,
-        &[
-            work_order::Column::Status,
-            work_order::Column::Received,
-            work_order::Column::Scrapped,
-            work_order::Column::UpdatedAt,
-        ],
-    )
-    .await?;
-    upsert(
-        txn,
-        op_rows,
-        operation::Column::Id,
-        &[
-            operation::Column::Status,
-            operation::Column::Arrived,
-            operation::Column::Good,
-            operation::Column::Scrap,
-            operation::Column::Rework,
-            operation::Column::LabourHours,
-            operation::Column::MachineHours,
-            operation::Column::StartedAt,
-            operation::Column::CompletedAt,
-        ],
-    )
-    .await?;
-    upsert(txn, comp_rows, component::Column::Id, &[component::Column::Issued, component::Column::Consumed]).await?;
+    let op_columns = [
+        ("status", Text),
+        ("arrived", BigInt),
+        ("good", BigInt),
+        ("scrap", BigInt),
+        ("rework", BigInt),
+        ("labour_hours", BigInt),
+        ("machine_hours", BigInt),
+        ("started_at", Timestamp),
+        ("completed_at", Timestamp),
+    ];
+    update_rows(txn, "work_order_operations", &op_columns, &op_rows).await?;
+    let comp_rows: Vec<Vec<Value>> = dirty
+        .iter()
+        .flat_map(|s| s.comps.iter().zip(&s.original.1).filter(|(c, was)| c != was))
+        .map(|(c, _)| vec![c.id.into(), c.issued.into(), c.consumed.into()])
+        .collect();
+    update_rows(txn, "work_order_components", &[("issued", BigInt), ("consumed", BigInt)], &comp_rows).await?;
     // Reports: insert and learn their ids (ascending within the batch).
-    let report_rows: Vec<operation_report::ActiveModel> =
+    let report_rows: Vec<Vec<Value>> =
         results.iter().filter_map(|a| a.as_ref().ok().map(|a| a.report.clone())).collect();
-    let mut report_ids = Vec::with_capacity(report_rows.len());
-    for chunk in pow2_chunks(&report_rows) {
-        let inserted = operation_report::Entity::insert_many(chunk.to_vec()).exec_with_returning_keys(txn).await?;
-        report_ids.extend(inserted);
-    }
+    let report_ids = insert_rows(txn, "operation_reports", &REPORT_COLUMNS, &report_rows, true).await?;
     let events: Vec<ShopEvent> =
         results.iter().filter_map(|a| a.as_ref().ok()).flat_map(|a| a.events.iter().cloned()).collect();
     record_events(txn, &events).await?;
@@ -1228,22 +1238,6 @@ pub async fn report_operations(
             })
         })
         .collect())
-}
-
-/// Writes full rows over existing ones by primary key, in chunks.
-async fn upsert<A, C>(txn: &impl ConnectionTrait, rows: Vec<A>, key: C, columns: &[C]) -> Result<(), StoreError>
-where
-    A: sea_orm::ActiveModelTrait + Clone + Send,
-    C: sea_orm::ColumnTrait + sea_orm::sea_query::IntoIden + Copy,
-    <A as ActiveModelTrait>::Entity: EntityTrait<Column = C>,
-{
-    for chunk in pow2_chunks(&rows) {
-        <A::Entity as EntityTrait>::insert_many(chunk.to_vec())
-            .on_conflict(OnConflict::column(key).update_columns(columns.iter().copied()).to_owned())
-            .exec(txn)
-            .await?;
-    }
-    Ok(())
 }
 
 /// Closes a work order: unconsumed material in its WIP area goes back to
