@@ -4,8 +4,6 @@
 //! `postgres://postgres@127.0.0.1:5432/test`); every test gets a database of
 //! its own. Set `TAKT_TEST_POSTGRES=off` to run the SQLite half only.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use rust_decimal::Decimal;
@@ -16,27 +14,10 @@ use store::access;
 use store::names::Role;
 use tower::ServiceExt;
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
+mod common;
 
-/// Database URLs for one test: a fresh SQLite file and a fresh PostgreSQL database.
 async fn databases() -> Vec<String> {
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let tag = format!("{}_{}_{}", std::process::id(), n, chrono::Utc::now().timestamp_micros() % 1_000_000);
-    let dir = std::env::temp_dir().join("takt-api-tests");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("t{tag}.db"));
-    let mut urls = vec![format!("sqlite://{}?mode=rwc", file.display())];
-    let base = std::env::var("TAKT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    if base != "off" {
-        let admin = sea_orm::Database::connect(&base).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL at {base} is needed for the tests (or TAKT_TEST_POSTGRES=off): {e}")
-        });
-        let name = format!("takt_t{tag}");
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
-        let (prefix, _) = base.rsplit_once('/').unwrap();
-        urls.push(format!("{prefix}/{name}"));
-    }
-    urls
+    common::databases("api").await
 }
 
 /// A router over one database, with tokens of every role.

@@ -8,7 +8,6 @@
 //! workflows' histories there, as the replay fixtures of
 //! `workflows/tests/replay.rs`.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -22,26 +21,10 @@ use tower::ServiceExt;
 use workflows::devserver::DevServer;
 use workflows::{Engine, WorkflowConfig};
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
+mod common;
 
 async fn databases() -> Vec<String> {
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let tag = format!("{}_{}_{}", std::process::id(), n, chrono::Utc::now().timestamp_micros() % 1_000_000);
-    let dir = std::env::temp_dir().join("takt-quality-tests");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("q{tag}.db"));
-    let mut urls = vec![format!("sqlite://{}?mode=rwc", file.display())];
-    let base = std::env::var("TAKT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    if base != "off" {
-        let admin = sea_orm::Database::connect(&base).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL at {base} is needed for the tests (or TAKT_TEST_POSTGRES=off): {e}")
-        });
-        let name = format!("takt_tq{tag}");
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
-        let (prefix, _) = base.rsplit_once('/').unwrap();
-        urls.push(format!("{prefix}/{name}"));
-    }
-    urls
+    common::databases("q").await
 }
 
 /// The dev server of one test; the test fails (not skips) without the CLI.
@@ -81,7 +64,7 @@ impl App {
                 .await
                 .unwrap();
         }
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let n = common::unique();
         let mut config = WorkflowConfig::new(server.address.clone());
         config.task_queue = format!("takt-test-{}-{n}", std::process::id());
         config.timing.activity_timeout_secs = 10;
