@@ -365,3 +365,55 @@ async fn kill_9_loses_no_acknowledged_operation_report() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_a_worker_and_no_temporal_address_runs_a_local_dev_server() {
+    let dir = std::env::temp_dir().join(format!("takt-devserver-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_takt"));
+    command
+        .args(["serve", "--worker", "--listen", "127.0.0.1:0", "--database", "sqlite://serve.db?mode=rwc"])
+        .current_dir(&dir)
+        .env_remove("TEMPORAL_ADDRESS")
+        .env("TAKT_ADMIN_TOKEN", TOKEN)
+        .env("TAKT_LOG", "warn")
+        .stderr(Stdio::piped());
+    if let Ok(bin) = std::env::var("TAKT_TEMPORAL_BIN") {
+        command.env("TAKT_TEMPORAL_BIN", bin);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut base = None;
+    let mut temporal = None;
+    while base.is_none() || temporal.is_none() {
+        let line = lines.next().expect("takt serve exited early").unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            base = Some(rest.split_whitespace().next().unwrap().to_owned());
+        }
+        if line.contains("Temporal") {
+            temporal = Some(line);
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let (base, temporal) = (base.unwrap(), temporal.unwrap());
+    assert!(temporal.contains("127.0.0.1:7233"), "{temporal}");
+    // With workflows configured, a workflow id Temporal does not know is a 404
+    // (without them the route could only say `starting`).
+    let client = reqwest::Client::new();
+    let (s, v) = send(&client, reqwest::Method::GET, format!("{base}/quality/workflows/no-such-workflow"), None, None)
+        .await
+        .unwrap();
+    assert_eq!(s, 404, "{v}");
+    // SIGTERM: the server shuts down and takes the dev server it started with it.
+    let started_here = temporal.contains("started");
+    Command::new("kill").arg(child.id().to_string()).status().unwrap();
+    child.wait().unwrap();
+    if started_here {
+        assert!(dir.join("temporal-dev.db").exists());
+        let gone = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            std::net::TcpStream::connect("127.0.0.1:7233").is_err()
+        });
+        assert!(gone, "the dev server outlived takt serve");
+    }
+}
