@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(shop_routes::get_work_order))
         .routes(routes!(shop_routes::close_work_order))
         .routes(routes!(shop_routes::report_operation))
+        .routes(routes!(shop_routes::list_reports))
         .routes(routes!(shop_routes::wip))
         .routes(routes!(shop_routes::reconcile_wip))
         .routes(routes!(shop_routes::events))

@@ -17,8 +17,8 @@ use store::distribution::{self, TransferOrder, TransferStep};
 use store::ledger::Movement;
 use store::names::{Role, TransferStatus};
 use store::shop::{
-    self, OperationReport, ReleaseBody, ReportBody, ReportOutcome, ShopEvent, WipDiscrepancy, WorkCentreWip, WorkOrder,
-    WorkOrderQuery,
+    self, OperationReport, ReleaseBody, ReportBody, ReportOutcome, ReportRecord, ShopEvent, WipDiscrepancy,
+    WorkCentreWip, WorkOrder, WorkOrderQuery,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -140,6 +140,19 @@ pub async fn report_operation(
     let job = crate::poster::Job { caller, body: report, key: Some(key), request_hash, reply };
     let (status, body, replayed) = s.reports.post(job, answer).await?;
     Ok(crate::state::json_response(status, body, replayed))
+}
+
+/// A work order's operation reports in recorded order: the shop floor's
+/// own audit trail (who reported what, when, with which reason).
+#[utoipa::path(get, path = "/work-orders/{id}/reports", tag = "shop floor",
+    params(("id" = i64, Path, description = "Work order number")),
+    responses((status = 200, body = [ReportRecord]), (status = 404, body = ErrorBody)))]
+pub async fn list_reports(
+    State(s): State<AppState>,
+    _auth: Auth,
+    PathParam(id): PathParam<i64>,
+) -> Result<Json<Vec<ReportRecord>>, ApiError> {
+    Ok(Json(shop::list_reports(s.store.conn(), id).await?))
 }
 
 /// Options of the WIP view.

@@ -1076,6 +1076,27 @@ async fn a_work_order_goes_from_release_to_finished_goods_and_distribution() {
         assert_eq!(app.ok("GET", "/inventory/reconcile", PLANNER, None).await, json!([]));
         let (s, _) = rep(20, "r", json!({"event": "report", "good": 1})).await;
         assert_eq!(s, StatusCode::CONFLICT, "a completed order takes no reports");
+        let reports = app.ok("GET", &format!("/work-orders/{id}/reports"), PLANNER, None).await;
+        let events: Vec<(u64, &str)> = reports
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["sequence"].as_u64().unwrap(), r["event"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                (10, "start"),
+                (10, "report"),
+                (10, "pause"),
+                (10, "resume"),
+                (20, "start"),
+                (10, "complete"),
+                (20, "complete")
+            ],
+            "accepted reports only, each once, in order"
+        );
+        assert_eq!((reports[1]["reason"].as_str(), reports[1]["actor"].as_str()), (Some("CRACK"), Some("otto")));
         assert_eq!(app.ok("POST", &format!("/work-orders/{id}/close"), PLANNER, None).await["status"], "closed");
 
         // Distribution: released shelves go to the distribution centre.

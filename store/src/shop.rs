@@ -886,6 +886,67 @@ async fn children(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Children, 
 
 // ---------------------------------------------------------------- reports
 
+/// A stored report: what a terminal said, who and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReportRecord {
+    /// Report number.
+    pub id: i64,
+    /// Operation sequence.
+    pub sequence: u32,
+    /// The event.
+    pub event: OperationEvent,
+    /// Good quantity.
+    #[schema(value_type = String)]
+    pub good: Qty,
+    /// Scrapped quantity.
+    #[schema(value_type = String)]
+    pub scrap: Qty,
+    /// Rework quantity.
+    #[schema(value_type = String)]
+    pub rework: Qty,
+    /// Labour hours.
+    #[schema(value_type = String)]
+    pub labour_hours: Qty,
+    /// Machine hours.
+    #[schema(value_type = String)]
+    pub machine_hours: Qty,
+    /// Scrap or downtime reason.
+    pub reason: Option<String>,
+    /// Token name of the terminal or operator.
+    pub actor: String,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// A work order's reports in the order they were recorded.
+pub async fn list_reports(conn: &impl ConnectionTrait, work_order: i64) -> Result<Vec<ReportRecord>, StoreError> {
+    use crate::entity::operation_report;
+    work_order::Entity::find_by_id(work_order)
+        .one(conn)
+        .await?
+        .ok_or_else(|| StoreError::not_found("work order", work_order.to_string()))?;
+    Ok(operation_report::Entity::find()
+        .filter(operation_report::Column::WorkOrderId.eq(work_order))
+        .order_by_asc(operation_report::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| ReportRecord {
+            id: r.id,
+            sequence: r.sequence.max(0) as u32,
+            event: OperationEvent::parse(&r.event).unwrap_or(OperationEvent::Report),
+            good: Qty::from_micros(r.good),
+            scrap: Qty::from_micros(r.scrap),
+            rework: Qty::from_micros(r.rework),
+            labour_hours: Qty::from_micros(r.labour_hours),
+            machine_hours: Qty::from_micros(r.machine_hours),
+            reason: r.reason,
+            actor: r.actor,
+            at: r.at,
+        })
+        .collect())
+}
+
 /// A work order loaded for a batch of reports: its rows, and the state the
 /// rules in [`wip`] work on.
 struct Loaded {
