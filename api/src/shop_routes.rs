@@ -23,15 +23,12 @@ use store::shop::{
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorBody, Params, PathParam, parse_body};
+use crate::routes::audit;
 use crate::state::{AppState, Auth, json, write};
 
 const PLANNER: &[Role] = &[Role::Planner];
 const DISTRIBUTION: &[Role] = &[Role::Planner, Role::Erp];
 const SHOP_FLOOR: &[Role] = &[Role::Operator];
-
-fn audit(entity: &'static str, id: String, detail: String) -> store::access::AuditEntry {
-    crate::routes::audit(entity, id, Some(detail))
-}
 
 /// Releases a firmed planned make-order as a work order: the BOM becomes
 /// component requirements (issued into the WIP area now, or backflushed
@@ -54,7 +51,7 @@ pub async fn release_work_order(
         Box::pin(async move {
             let wo = shop::release_work_order(txn, &actor, &body).await?;
             let detail = format!("released planned order {} as {}", body.planned_order, wo.reference);
-            Ok((StatusCode::CREATED, json(&wo), audit("work_order", wo.id.to_string(), detail)))
+            Ok((StatusCode::CREATED, json(&wo), audit("work_order", wo.id.to_string(), Some(detail))))
         })
     })
     .await
@@ -98,7 +95,7 @@ pub async fn close_work_order(
     write(&s, &auth, PLANNER, &headers, "POST /work-orders/{id}/close", id.to_string().as_bytes(), move |txn| {
         Box::pin(async move {
             let wo = shop::close_work_order(txn, &actor, id).await?;
-            Ok((StatusCode::OK, json(&wo), audit("work_order", id.to_string(), "closed".into())))
+            Ok((StatusCode::OK, json(&wo), audit("work_order", id.to_string(), Some("closed".into()))))
         })
     })
     .await
@@ -270,7 +267,7 @@ pub async fn create_transfer_order(
         Box::pin(async move {
             let t = distribution::create_transfer_order(txn, &body).await?;
             let detail = format!("{} {} {} → {}", t.quantity, t.item, t.from_location, t.to_location);
-            Ok((StatusCode::CREATED, json(&t), audit("transfer_order", t.id.clone(), detail)))
+            Ok((StatusCode::CREATED, json(&t), audit("transfer_order", t.id.clone(), Some(detail))))
         })
     })
     .await
@@ -346,14 +343,18 @@ pub async fn transfer_step(
                 TransferAction::Receive => distribution::receive(txn, &actor, &id, &step).await?,
                 TransferAction::Cancel => {
                     let t = distribution::cancel(txn, &id).await?;
-                    return Ok((StatusCode::OK, json(&t), audit("transfer_order", id.clone(), "cancelled".into())));
+                    return Ok((
+                        StatusCode::OK,
+                        json(&t),
+                        audit("transfer_order", id.clone(), Some("cancelled".into())),
+                    ));
                 }
             };
             let detail = format!("{action:?} {} {}", m.quantity, m.item).to_lowercase();
             Ok((
                 StatusCode::OK,
                 json(&TransferOutcome { transfer_order: t, movement: m }),
-                audit("transfer_order", id.clone(), detail),
+                audit("transfer_order", id.clone(), Some(detail)),
             ))
         })
     })

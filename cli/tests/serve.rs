@@ -96,6 +96,51 @@ async fn all_movements(client: &reqwest::Client, base: &str) -> Vec<Value> {
     }
 }
 
+/// Eight clients post `body` to `url` with unique keys until `server` is
+/// killed (kill -9 after 800 ms). Returns the acknowledged keys with the id
+/// at `id_field` of their answers, and the keys whose answer never came.
+async fn post_until_killed(
+    client: &reqwest::Client,
+    server: Server,
+    url: String,
+    body: Value,
+    id_field: &'static str,
+) -> (Vec<(String, i64)>, Vec<String>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for c in 0..8 {
+        let (client, url, body, stop) = (client.clone(), url.clone(), body.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut acked, mut unknown) = (Vec::new(), Vec::new());
+            for i in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let key = format!("c{c}-{i}");
+                match send(&client, reqwest::Method::POST, url.clone(), Some(body.clone()), Some(&key)).await {
+                    Ok((201, v)) => acked.push((key, v[id_field].as_i64().unwrap())),
+                    Ok((s, v)) => panic!("unexpected {s}: {v}"),
+                    Err(_) => {
+                        unknown.push(key);
+                        break;
+                    }
+                }
+            }
+            (acked, unknown)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    server.kill9();
+    stop.store(true, Ordering::Relaxed);
+    let (mut acked, mut unknown) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let (a, u) = t.await.unwrap();
+        acked.extend(a);
+        unknown.extend(u);
+    }
+    (acked, unknown)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_loses_no_acknowledged_movement() {
     for database in databases("crash") {
@@ -110,41 +155,8 @@ async fn kill_9_loses_no_acknowledged_movement() {
         assert_eq!(put("/items/RIVET", json!({"id": "RIVET", "source": "buy"})).await.0, 201);
 
         // Eight clients post receipts of 1 with unique keys until the server dies.
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut tasks = Vec::new();
-        for c in 0..8 {
-            let (client, base, stop) = (client.clone(), base.clone(), stop.clone());
-            tasks.push(tokio::spawn(async move {
-                let (mut acked, mut unknown) = (Vec::new(), Vec::new());
-                for i in 0.. {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let key = format!("c{c}-{i}");
-                    let body = json!({"kind": "receipt", "item": "RIVET", "quantity": 1, "location": "MAIN"});
-                    match send(&client, reqwest::Method::POST, format!("{base}/movements"), Some(body), Some(&key))
-                        .await
-                    {
-                        Ok((201, v)) => acked.push((key, v["id"].as_i64().unwrap())),
-                        Ok((s, v)) => panic!("unexpected {s}: {v}"),
-                        Err(_) => {
-                            unknown.push(key);
-                            break;
-                        }
-                    }
-                }
-                (acked, unknown)
-            }));
-        }
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        server.kill9();
-        stop.store(true, Ordering::Relaxed);
-        let (mut acked, mut unknown) = (Vec::new(), Vec::new());
-        for t in tasks {
-            let (a, u) = t.await.unwrap();
-            acked.extend(a);
-            unknown.extend(u);
-        }
+        let body = json!({"kind": "receipt", "item": "RIVET", "quantity": 1, "location": "MAIN"});
+        let (acked, unknown) = post_until_killed(&client, server, format!("{base}/movements"), body, "id").await;
         assert!(acked.len() > 20, "{database}: only {} acknowledged before the kill", acked.len());
 
         let server = Server::start(&database, &[]);
@@ -270,39 +282,8 @@ async fn kill_9_loses_no_acknowledged_operation_report() {
         assert_eq!(started.await.unwrap().0, 201);
 
         // Eight terminals report 1 good each with unique keys until the server dies.
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut tasks = Vec::new();
-        for c in 0..8 {
-            let (client, url, stop) = (client.clone(), format!("{base}{path}"), stop.clone());
-            tasks.push(tokio::spawn(async move {
-                let (mut acked, mut unknown) = (Vec::new(), Vec::new());
-                for i in 0.. {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let key = format!("t{c}-{i}");
-                    let body = json!({"event": "report", "good": 1});
-                    match send(&client, Method::POST, url.clone(), Some(body), Some(&key)).await {
-                        Ok((201, v)) => acked.push((key, v["report"].as_i64().unwrap())),
-                        Ok((s, v)) => panic!("unexpected {s}: {v}"),
-                        Err(_) => {
-                            unknown.push(key);
-                            break;
-                        }
-                    }
-                }
-                (acked, unknown)
-            }));
-        }
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        server.kill9();
-        stop.store(true, Ordering::Relaxed);
-        let (mut acked, mut unknown) = (Vec::new(), Vec::new());
-        for t in tasks {
-            let (a, u) = t.await.unwrap();
-            acked.extend(a);
-            unknown.extend(u);
-        }
+        let body = json!({"event": "report", "good": 1});
+        let (acked, unknown) = post_until_killed(&client, server, format!("{base}{path}"), body, "report").await;
         assert!(acked.len() > 20, "{database}: only {} acknowledged before the kill", acked.len());
 
         let server = Server::start(&database, &[]);

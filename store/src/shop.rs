@@ -954,7 +954,6 @@ struct Loaded {
     comps: Vec<component::Model>,
     ops: Vec<operation::Model>,
     state: wip::OrderState,
-    dirty: bool,
     /// The rows as loaded, to write only what changed.
     original: (work_order::Model, Vec<component::Model>, Vec<operation::Model>),
 }
@@ -992,7 +991,7 @@ impl Loaded {
                 .collect(),
         };
         let original = (wo.clone(), comps.clone(), ops.clone());
-        Loaded { wo, comps, ops, state, dirty: false, original }
+        Loaded { wo, comps, ops, state, original }
     }
 
     /// Copies the rules' state back into the rows.
@@ -1020,7 +1019,6 @@ impl Loaded {
         if applied.completed {
             row.completed_at = Some(now);
         }
-        self.dirty = true;
     }
 }
 
@@ -1227,9 +1225,8 @@ pub async fn report_operations(
     // Write the changed orders.
     // Only rows that changed: most reports touch one or two operations.
     use crate::db::SqlType::{BigInt, Text, Timestamp};
-    let dirty: Vec<&Loaded> = orders.values().filter(|s| s.dirty).collect();
-    let wos: Vec<Vec<Value>> = dirty
-        .iter()
+    let wos: Vec<Vec<Value>> = orders
+        .values()
         .filter(|s| s.wo != s.original.0)
         .map(|s| {
             let w = &s.wo;
@@ -1238,8 +1235,8 @@ pub async fn report_operations(
         .collect();
     let wo_columns = [("status", Text), ("received", BigInt), ("scrapped", BigInt), ("updated_at", Timestamp)];
     update_rows(txn, "work_orders", &wo_columns, &wos).await?;
-    let op_rows: Vec<Vec<Value>> = dirty
-        .iter()
+    let op_rows: Vec<Vec<Value>> = orders
+        .values()
         .flat_map(|s| s.ops.iter().zip(&s.original.2).filter(|(o, was)| o != was))
         .map(|(o, _)| {
             vec![
@@ -1268,8 +1265,8 @@ pub async fn report_operations(
         ("completed_at", Timestamp),
     ];
     update_rows(txn, "work_order_operations", &op_columns, &op_rows).await?;
-    let comp_rows: Vec<Vec<Value>> = dirty
-        .iter()
+    let comp_rows: Vec<Vec<Value>> = orders
+        .values()
         .flat_map(|s| s.comps.iter().zip(&s.original.1).filter(|(c, was)| c != was))
         .map(|(c, _)| vec![c.id.into(), c.issued.into(), c.consumed.into()])
         .collect();
@@ -1418,8 +1415,13 @@ pub async fn wip_by_work_centre(
     let orders = work_order::Entity::find().filter(work_order::Column::Status.is_in(open)).all(conn).await?;
     let ids: Vec<i64> = orders.iter().map(|w| w.id).collect();
     let (comps, ops) = children(conn, &ids).await?;
-    let costs: HashMap<String, i64> =
-        item::Entity::find().all(conn).await?.into_iter().filter_map(|i| Some((i.id, i.unit_cost?))).collect();
+    // Standard costs of the components in WIP only (not of every item).
+    let components: BTreeSet<String> = comps.values().flatten().map(|c| c.component.clone()).collect();
+    let mut costs: HashMap<String, i64> = HashMap::new();
+    for chunk in padded_chunks(&components.into_iter().collect::<Vec<_>>()) {
+        let found = item::Entity::find().filter(item::Column::Id.is_in(chunk)).all(conn).await?;
+        costs.extend(found.into_iter().filter_map(|i| Some((i.id, i.unit_cost?))));
+    }
     let mut centres: BTreeMap<String, WorkCentreWip> = work_centre::Entity::find()
         .all(conn)
         .await?

