@@ -35,6 +35,30 @@ pub struct BenchApiArgs {
     /// Scratch directory for the default SQLite database.
     #[arg(long, default_value = "bench-out")]
     dir: std::path::PathBuf,
+    /// Phases to run, in this order: `postings`, `reports`, `lookups`.
+    #[arg(long, value_delimiter = ',', default_value = "postings,reports,lookups")]
+    phases: Vec<BenchPhase>,
+}
+
+/// A measured phase of `takt bench-api`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchPhase {
+    /// Movement postings (`POST /movements`).
+    Postings,
+    /// Operation reports (`POST /work-orders/{id}/operations/{seq}/reports`).
+    Reports,
+    /// Stock look-ups (`GET /inventory/items/{id}`).
+    Lookups,
+}
+
+impl BenchPhase {
+    fn name(self) -> &'static str {
+        match self {
+            BenchPhase::Postings => "movement postings",
+            BenchPhase::Reports => "operation reports",
+            BenchPhase::Lookups => "inventory look-ups",
+        }
+    }
 }
 
 const TOKEN: &str = "bench-api-admin-token-000001";
@@ -59,8 +83,8 @@ impl Phase {
 
 /// Runs the benchmark.
 pub fn run(args: BenchApiArgs) -> anyhow::Result<()> {
-    if args.clients == 0 || args.lookup_clients == 0 || args.items == 0 || args.seconds == 0 {
-        bail!(crate::Refused("--clients, --lookup-clients, --items and --seconds must be at least 1".into()));
+    if args.clients == 0 || args.lookup_clients == 0 || args.items == 0 || args.seconds == 0 || args.phases.is_empty() {
+        bail!(crate::Refused("--clients, --lookup-clients, --items and --seconds must be at least 1, and --phases not empty".into()));
     }
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     let database = match &args.database {
@@ -145,7 +169,7 @@ async fn drive(args: &BenchApiArgs, base: &str) -> anyhow::Result<Vec<Phase>> {
     }
     let work_orders = shop_floor(&client, base, args.clients).await?;
     let mut phases = Vec::new();
-    for name in ["movement postings", "operation reports", "inventory look-ups"] {
+    for name in args.phases.iter().map(|p| p.name()) {
         let deadline = Instant::now() + Duration::from_secs(args.seconds);
         let started = Instant::now();
         let mut tasks = Vec::new();

@@ -157,9 +157,21 @@ pub async fn record_audits(
     txn: &impl ConnectionTrait,
     records: &[(&Caller, &str, &AuditEntry)],
 ) -> Result<(), StoreError> {
-    use crate::db::SqlType::{Text, Timestamp};
+    record_writes(txn, records, &[]).await
+}
+
+/// What a batch of writes leaves besides its data, with one statement on
+/// PostgreSQL: their audit records and the first responses to their
+/// idempotency keys.
+pub async fn record_writes(
+    txn: &impl ConnectionTrait,
+    audits: &[(&Caller, &str, &AuditEntry)],
+    responses: &[(&str, &str, StoredResponse)],
+) -> Result<(), StoreError> {
+    use crate::db::SqlType::{Int, Text, Timestamp};
+    use crate::db::TableRows;
     let now = Utc::now();
-    let rows: Vec<Vec<Value>> = records
+    let audit_rows: Vec<Vec<Value>> = audits
         .iter()
         .map(|(caller, action, entry)| {
             vec![
@@ -173,7 +185,7 @@ pub async fn record_audits(
             ]
         })
         .collect();
-    let columns = [
+    let audit_columns = [
         ("at", Timestamp),
         ("actor", Text),
         ("role", Text),
@@ -182,7 +194,32 @@ pub async fn record_audits(
         ("entity_id", Text),
         ("detail", Text),
     ];
-    crate::db::insert_rows(txn, "audit_log", &columns, &rows, false).await?;
+    let response_rows: Vec<Vec<Value>> = responses
+        .iter()
+        .map(|(actor, key, r)| {
+            vec![
+                (*actor).into(),
+                (*key).into(),
+                r.request_hash.clone().into(),
+                i32::from(r.status).into(),
+                r.body.clone().into(),
+                now.into(),
+            ]
+        })
+        .collect();
+    let response_columns = [
+        ("actor", Text),
+        ("key", Text),
+        ("request_hash", Text),
+        ("status", Int),
+        ("response", Text),
+        ("created_at", Timestamp),
+    ];
+    let tables = [
+        TableRows { table: "audit_log", columns: &audit_columns, rows: &audit_rows },
+        TableRows { table: "idempotency_keys", columns: &response_columns, rows: &response_rows },
+    ];
+    crate::db::insert_rows_together(txn, &tables, false).await?;
     Ok(())
 }
 
@@ -288,31 +325,7 @@ pub async fn save_responses(
     txn: &impl ConnectionTrait,
     responses: &[(&str, &str, StoredResponse)],
 ) -> Result<(), StoreError> {
-    use crate::db::SqlType::{Int, Text, Timestamp};
-    let now = Utc::now();
-    let rows: Vec<Vec<Value>> = responses
-        .iter()
-        .map(|(actor, key, r)| {
-            vec![
-                (*actor).into(),
-                (*key).into(),
-                r.request_hash.clone().into(),
-                i32::from(r.status).into(),
-                r.body.clone().into(),
-                now.into(),
-            ]
-        })
-        .collect();
-    let columns = [
-        ("actor", Text),
-        ("key", Text),
-        ("request_hash", Text),
-        ("status", Int),
-        ("response", Text),
-        ("created_at", Timestamp),
-    ];
-    crate::db::insert_rows(txn, "idempotency_keys", &columns, &rows, false).await?;
-    Ok(())
+    record_writes(txn, &[], responses).await
 }
 
 /// Stores the response to `key` in the write's own transaction; a

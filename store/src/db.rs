@@ -150,12 +150,17 @@ impl SqlType {
 
 /// The arrays for PostgreSQL's `UNNEST`, one per column (the driver binds
 /// arrays without NULL elements only, so a column with NULLs gets a second,
-/// boolean array marking them): the array parameters with their casts, the
-/// names of the unnested columns (`c0`, `c1`, `c1_null`, ..), and per
-/// column the expression that reads it back (`u.c0`, `CASE WHEN
+/// boolean array marking them), appended to `values` (parameters are
+/// numbered after those already there): the array parameters with their
+/// casts, the names of the unnested columns (`c0`, `c1`, `c1_null`, ..),
+/// and per column the expression that reads it back (`u.c0`, `CASE WHEN
 /// u.c1_null THEN NULL ELSE u.c1 END`).
-fn pg_columns(columns: &[(&str, SqlType)], rows: &[Vec<Value>]) -> (Vec<String>, Vec<String>, Vec<String>, Vec<Value>) {
-    let (mut casts, mut aliases, mut exprs, mut values) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+fn pg_columns(
+    columns: &[(&str, SqlType)],
+    rows: &[Vec<Value>],
+    values: &mut Vec<Value>,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let (mut casts, mut aliases, mut exprs) = (Vec::new(), Vec::new(), Vec::new());
     for (j, (_, ty)) in columns.iter().enumerate() {
         let (cast, array) = ty.pg_array();
         let nulls: Vec<bool> = rows.iter().map(|r| !r[j].is_some()).collect();
@@ -176,7 +181,17 @@ fn pg_columns(columns: &[(&str, SqlType)], rows: &[Vec<Value>]) -> (Vec<String>,
             exprs.push(format!("u.c{j}"));
         }
     }
-    (casts, aliases, exprs, values)
+    (casts, aliases, exprs)
+}
+
+/// Rows for one table (values in `columns` order), for [`insert_rows_together`].
+pub struct TableRows<'a> {
+    /// The table.
+    pub table: &'a str,
+    /// Its columns and their types.
+    pub columns: &'a [(&'a str, SqlType)],
+    /// The rows.
+    pub rows: &'a [Vec<Value>],
 }
 
 /// Inserts rows (values in `columns` order) and returns their new `id`s in
@@ -191,23 +206,41 @@ pub async fn insert_rows(
     rows: &[Vec<Value>],
     returning_id: bool,
 ) -> Result<Vec<i64>, DbErr> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let names = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
-    let returning = if returning_id { " RETURNING id" } else { "" };
+    insert_rows_together(conn, &[TableRows { table, columns, rows }], returning_id).await
+}
+
+/// [`insert_rows`] for several tables at once, returning the new ids of the
+/// first table's rows when `returning_id`. On PostgreSQL they are one
+/// statement (the other tables' inserts are data-modifying `WITH` clauses),
+/// so a batch pays one round trip for all its records.
+pub async fn insert_rows_together(
+    conn: &impl ConnectionTrait,
+    tables: &[TableRows<'_>],
+    returning_id: bool,
+) -> Result<Vec<i64>, DbErr> {
     let backend = conn.get_database_backend();
     let mut ids = Vec::new();
     if backend == DbBackend::Postgres {
-        let (casts, aliases, exprs, values) = pg_columns(columns, rows);
-        let sql = format!(
-            "INSERT INTO \"{table}\" ({names}) SELECT {} FROM UNNEST({}) AS u({}){returning}",
-            exprs.join(", "),
-            casts.join(", "),
-            aliases.join(", ")
-        );
+        let mut values = Vec::new();
+        let mut inserts: Vec<String> = Vec::new();
+        for (i, t) in tables.iter().enumerate().filter(|(_, t)| !t.rows.is_empty()) {
+            let names = t.columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+            let (casts, aliases, exprs) = pg_columns(t.columns, t.rows, &mut values);
+            let returning = if i == 0 && returning_id { " RETURNING id" } else { "" };
+            inserts.push(format!(
+                "INSERT INTO \"{}\" ({names}) SELECT {} FROM UNNEST({}) AS u({}){returning}",
+                t.table,
+                exprs.join(", "),
+                casts.join(", "),
+                aliases.join(", ")
+            ));
+        }
+        // The first table's insert is the main statement (its RETURNING is the result).
+        let Some(main) = inserts.first() else { return Ok(ids) };
+        let with: Vec<String> = inserts[1..].iter().enumerate().map(|(k, sql)| format!("w{k} AS ({sql})")).collect();
+        let sql = if with.is_empty() { main.clone() } else { format!("WITH {} {main}", with.join(", ")) };
         let statement = Statement::from_sql_and_values(backend, sql, values);
-        if returning_id {
+        if returning_id && !tables[0].rows.is_empty() {
             for row in conn.query_all_raw(statement).await? {
                 ids.push(row.try_get::<i64>("", "id")?);
             }
@@ -218,23 +251,28 @@ pub async fn insert_rows(
         }
         return Ok(ids);
     }
-    let one = format!("({})", vec!["?"; columns.len()].join(", "));
-    for chunk in pow2_chunks(rows) {
-        let sql = format!(
-            "INSERT INTO \"{table}\" ({names}) VALUES {}{returning}",
-            vec![one.as_str(); chunk.len()].join(", ")
-        );
-        let values: Vec<Value> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
-        let statement = Statement::from_sql_and_values(backend, sql, values);
-        if returning_id {
-            let mut found = Vec::new();
-            for row in conn.query_all_raw(statement).await? {
-                found.push(row.try_get::<i64>("", "id")?);
+    for (i, t) in tables.iter().enumerate() {
+        let names = t.columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+        let returning = if i == 0 && returning_id { " RETURNING id" } else { "" };
+        let one = format!("({})", vec!["?"; t.columns.len()].join(", "));
+        for chunk in pow2_chunks(t.rows) {
+            let sql = format!(
+                "INSERT INTO \"{}\" ({names}) VALUES {}{returning}",
+                t.table,
+                vec![one.as_str(); chunk.len()].join(", ")
+            );
+            let values: Vec<Value> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+            let statement = Statement::from_sql_and_values(backend, sql, values);
+            if i == 0 && returning_id {
+                let mut found = Vec::new();
+                for row in conn.query_all_raw(statement).await? {
+                    found.push(row.try_get::<i64>("", "id")?);
+                }
+                found.sort_unstable();
+                ids.extend(found);
+            } else {
+                conn.execute_raw(statement).await?;
             }
-            found.sort_unstable();
-            ids.extend(found);
-        } else {
-            conn.execute_raw(statement).await?;
         }
     }
     Ok(ids)
@@ -256,7 +294,8 @@ pub async fn update_rows(
     if backend == DbBackend::Postgres {
         let mut all = vec![("id", SqlType::BigInt)];
         all.extend_from_slice(columns);
-        let (casts, aliases, exprs, values) = pg_columns(&all, rows);
+        let mut values = Vec::new();
+        let (casts, aliases, exprs) = pg_columns(&all, rows, &mut values);
         let sets =
             columns.iter().zip(&exprs[1..]).map(|((c, _), e)| format!("\"{c}\" = {e}")).collect::<Vec<_>>().join(", ");
         let sql = format!(

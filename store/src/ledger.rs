@@ -11,16 +11,16 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Statement, Value,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{padded_chunks, pow2_chunks};
+use crate::db::{SqlType, insert_rows, padded_chunks, pow2_chunks};
 use crate::entity::{item, location, movement, position};
 use crate::error::{Problems, StoreError};
 use crate::master::{self, Page, check_id};
@@ -123,6 +123,7 @@ struct Leg {
 }
 
 /// A validated movement, ready to apply.
+#[derive(Clone)]
 struct Planned {
     kind: MovementKind,
     item: String,
@@ -253,71 +254,152 @@ pub async fn post_movements(
     txn: &impl ConnectionTrait,
     postings: &[(&str, &MovementBody)],
 ) -> Result<Vec<Result<Movement, StoreError>>, StoreError> {
-    let item_ids: BTreeSet<&str> = postings.iter().map(|(_, b)| b.item.as_str()).collect();
-    let mut items = HashMap::new();
-    for chunk in padded_chunks(&item_ids.into_iter().collect::<Vec<_>>()) {
-        let rows: Vec<(String, bool, bool)> = item::Entity::find()
-            .select_only()
-            .columns([item::Column::Id, item::Column::AllowNegative, item::Column::RequiresInspection])
-            .filter(item::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(txn)
-            .await?;
-        for (id, allow_negative, requires_inspection) in rows {
-            items.insert(id, ItemFlags { allow_negative, requires_inspection });
+    let mut planned = plan_postings(txn, postings).await?;
+    let changes = net_changes(planned.iter().flatten());
+    let after = add_to_positions(txn, &changes).await?;
+    let undo = refuse_short(&mut planned, &changes, &after);
+    if !undo.is_empty() {
+        add_to_positions(txn, &undo).await?;
+    }
+    insert_movements(txn, postings, planned).await
+}
+
+/// Stock changes of movements already in the ledger, not yet on their
+/// positions: [`record_movements`] gives them, [`StockChanges::apply`]
+/// applies them, which must happen before the transaction commits.
+#[must_use = "the positions must be changed before the transaction commits"]
+pub struct StockChanges {
+    /// The recorded postings, in order.
+    postings: Vec<Result<Planned, StoreError>>,
+    /// Their net change per position, in key order.
+    net: Vec<(PositionKey, i64)>,
+}
+
+/// Records movements in the ledger now and leaves their stock changes for
+/// the end of the transaction, all or nothing: a caller that writes more
+/// (operation reports) applies them as its last statement, so the rows of
+/// shared positions stay locked only for the commit. Invalid postings get
+/// their own errors and are not recorded; a shortage fails
+/// [`StockChanges::apply`], and with it the transaction.
+pub async fn record_movements(
+    txn: &impl ConnectionTrait,
+    postings: &[(&str, &MovementBody)],
+) -> Result<(Vec<Result<Movement, StoreError>>, StockChanges), StoreError> {
+    let planned = plan_postings(txn, postings).await?;
+    let net = net_changes(planned.iter().flatten());
+    let kept: Vec<Result<Planned, StoreError>> = planned.iter().flatten().cloned().map(Ok).collect();
+    let movements = insert_movements(txn, postings, planned).await?;
+    Ok((movements, StockChanges { postings: kept, net }))
+}
+
+impl StockChanges {
+    /// Changes the positions; refused with `insufficient_stock` (naming the
+    /// first posting short of stock) when one would drive stock negative.
+    pub async fn apply(mut self, txn: &impl ConnectionTrait) -> Result<(), StoreError> {
+        let after = add_to_positions(txn, &self.net).await?;
+        refuse_short(&mut self.postings, &self.net, &after);
+        match self.postings.into_iter().find_map(Result::err) {
+            Some(shortage) => Err(shortage),
+            None => Ok(()),
         }
     }
+}
+
+/// Checks postings against items and locations (one look-up each).
+async fn plan_postings(
+    txn: &impl ConnectionTrait,
+    postings: &[(&str, &MovementBody)],
+) -> Result<Vec<Result<Planned, StoreError>>, StoreError> {
+    use sea_orm::sea_query::UnionType;
+    let item_ids: BTreeSet<&str> = postings.iter().map(|(_, b)| b.item.as_str()).collect();
     let location_ids: BTreeSet<&str> = postings
         .iter()
         .flat_map(|(_, b)| std::iter::once(b.location.as_str()).chain(b.to_location.as_deref()))
         .collect();
+    let item_chunks: Vec<Vec<&str>> = padded_chunks(&item_ids.into_iter().collect::<Vec<_>>()).collect();
+    let location_chunks: Vec<Vec<&str>> = padded_chunks(&location_ids.into_iter().collect::<Vec<_>>()).collect();
+    // Items and locations in one round trip: locations come back as rows
+    // with `is_item` false.
+    let mut items = HashMap::new();
     let mut locations: HashSet<String> = HashSet::new();
-    for chunk in padded_chunks(&location_ids.into_iter().collect::<Vec<_>>()) {
-        let found: Vec<String> = location::Entity::find()
-            .select_only()
-            .column(location::Column::Id)
-            .filter(location::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(txn)
-            .await?;
-        locations.extend(found);
+    for k in 0..item_chunks.len().max(location_chunks.len()) {
+        let item_query = item_chunks.get(k).map(|chunk| {
+            Query::select()
+                .expr_as(Expr::val(true), "is_item")
+                .columns([item::Column::Id, item::Column::AllowNegative, item::Column::RequiresInspection])
+                .from(item::Entity)
+                .and_where(Expr::col(item::Column::Id).is_in(chunk.iter().copied()))
+                .to_owned()
+        });
+        let location_query = location_chunks.get(k).map(|chunk| {
+            Query::select()
+                .expr_as(Expr::val(false), "is_item")
+                .column(location::Column::Id)
+                .expr_as(Expr::val(false), "allow_negative")
+                .expr_as(Expr::val(false), "requires_inspection")
+                .from(location::Entity)
+                .and_where(Expr::col(location::Column::Id).is_in(chunk.iter().copied()))
+                .to_owned()
+        });
+        let query = match (item_query, location_query) {
+            (Some(mut i), Some(l)) => i.union(UnionType::All, l).to_owned(),
+            (Some(q), None) | (None, Some(q)) => q,
+            (None, None) => continue,
+        };
+        for row in txn.query_all(&query).await? {
+            let id: String = row.try_get("", "id")?;
+            if row.try_get("", "is_item")? {
+                let allow_negative = row.try_get("", "allow_negative")?;
+                let requires_inspection = row.try_get("", "requires_inspection")?;
+                items.insert(id, ItemFlags { allow_negative, requires_inspection });
+            } else {
+                locations.insert(id);
+            }
+        }
     }
-    let mut planned: Vec<Result<Planned, StoreError>> =
-        postings.iter().map(|(_, b)| plan_one(b, &items, &locations)).collect();
+    Ok(postings.iter().map(|(_, b)| plan_one(b, &items, &locations)).collect())
+}
 
-    // Net change per position of all valid postings.
-    let key_of =
-        |m: &Planned, leg: &Leg| (m.item.clone(), leg.location.clone(), m.lot.clone(), leg.status.as_str().to_owned());
+fn position_key(m: &Planned, leg: &Leg) -> PositionKey {
+    (m.item.clone(), leg.location.clone(), m.lot.clone(), leg.status.as_str().to_owned())
+}
+
+/// Net change per position, in key order (the order rows are locked in).
+fn net_changes<'a>(planned: impl Iterator<Item = &'a Planned>) -> Vec<(PositionKey, i64)> {
     let mut net: BTreeMap<PositionKey, i64> = BTreeMap::new();
-    for m in planned.iter().flatten() {
+    for m in planned {
         if let Some(leg) = &m.from {
-            *net.entry(key_of(m, leg)).or_default() -= m.quantity;
+            *net.entry(position_key(m, leg)).or_default() -= m.quantity;
         }
         if let Some(leg) = &m.to {
-            *net.entry(key_of(m, leg)).or_default() += m.quantity;
+            *net.entry(position_key(m, leg)).or_default() += m.quantity;
         }
     }
-    // Apply the net changes in one atomic upsert per chunk, in key order (so
-    // concurrent batches lock rows in the same order and cannot deadlock);
-    // it locks each row and returns what it now holds.
-    let changes: Vec<(PositionKey, i64)> = net.into_iter().collect();
-    let after = add_to_positions(txn, &changes).await?;
-    // Replay the postings in order from the stock before the batch; refuse
-    // those that would drive stock negative, then take their change back out.
+    net.into_iter().collect()
+}
+
+/// Replays the postings in order from the stock before `changes` (`after`
+/// minus the change) and refuses those that would drive stock negative;
+/// returns the changes of the refused ones to take back out.
+fn refuse_short(
+    planned: &mut [Result<Planned, StoreError>],
+    changes: &[(PositionKey, i64)],
+    after: &HashMap<PositionKey, i64>,
+) -> Vec<(PositionKey, i64)> {
     let mut stock: HashMap<PositionKey, i64> =
         changes.iter().map(|(k, delta)| (k.clone(), after.get(k).copied().unwrap_or(0) - delta)).collect();
     let mut undo: BTreeMap<PositionKey, i64> = BTreeMap::new();
     for p in planned.iter_mut() {
         let Ok(m) = p else { continue };
         if let Some(leg) = &m.from {
-            let key = key_of(m, leg);
+            let key = position_key(m, leg);
             let have = stock[&key];
             let may_go_negative = leg.status == StockStatus::Available && m.allow_negative;
             if have - m.quantity < 0 && !may_go_negative {
                 let lot = if m.lot.is_empty() { String::new() } else { format!(" lot '{}'", m.lot) };
                 *undo.entry(key).or_default() += m.quantity;
                 if let Some(to) = &m.to {
-                    *undo.entry(key_of(m, to)).or_default() -= m.quantity;
+                    *undo.entry(position_key(m, to)).or_default() -= m.quantity;
                 }
                 *p = Err(StoreError::conflict(
                     "insufficient_stock",
@@ -335,48 +417,84 @@ pub async fn post_movements(
             *stock.get_mut(&key).expect("every leg has a position") -= m.quantity;
         }
         if let Some(leg) = &m.to {
-            *stock.get_mut(&key_of(m, leg)).expect("every leg has a position") += m.quantity;
+            *stock.get_mut(&position_key(m, leg)).expect("every leg has a position") += m.quantity;
         }
     }
-    let undo: Vec<(PositionKey, i64)> = undo.into_iter().filter(|(_, d)| *d != 0).collect();
-    if !undo.is_empty() {
-        add_to_positions(txn, &undo).await?;
-    }
+    undo.into_iter().filter(|(_, d)| *d != 0).collect()
+}
 
-    let now = Utc::now();
-    let rows: Vec<movement::ActiveModel> = planned
+/// Appends the accepted postings to the ledger (one statement) and returns
+/// each posting's movement or error, in order.
+async fn insert_movements(
+    txn: &impl ConnectionTrait,
+    postings: &[(&str, &MovementBody)],
+    planned: Vec<Result<Planned, StoreError>>,
+) -> Result<Vec<Result<Movement, StoreError>>, StoreError> {
+    // Microseconds: what both databases keep, so the answer equals what a later read returns.
+    let now = Utc::now().trunc_subsecs(6);
+    let valid: Vec<(&Planned, &MovementBody, &str)> = planned
         .iter()
         .zip(postings)
-        .filter_map(|(p, (actor, body))| {
-            let m = p.as_ref().ok()?;
-            Some(movement::ActiveModel {
-                kind: Set(m.kind.as_str().to_owned()),
-                item: Set(m.item.clone()),
-                lot: Set(m.lot.clone()),
-                quantity: Set(m.quantity),
-                from_location: Set(m.from.as_ref().map(|l| l.location.clone())),
-                from_status: Set(m.from.as_ref().map(|l| l.status.as_str().to_owned())),
-                to_location: Set(m.to.as_ref().map(|l| l.location.clone())),
-                to_status: Set(m.to.as_ref().map(|l| l.status.as_str().to_owned())),
-                reason: Set(body.reason.clone()),
-                reference: Set(body.reference.clone()),
-                actor: Set((*actor).to_owned()),
-                created_at: Set(now),
-                ..Default::default()
-            })
+        .filter_map(|(p, (actor, body))| Some((p.as_ref().ok()?, *body, *actor)))
+        .collect();
+    let rows: Vec<Vec<Value>> = valid
+        .iter()
+        .map(|(m, body, actor)| {
+            vec![
+                m.kind.as_str().into(),
+                m.item.clone().into(),
+                m.lot.clone().into(),
+                m.quantity.into(),
+                m.from.as_ref().map(|l| l.location.clone()).into(),
+                m.from.as_ref().map(|l| l.status.as_str()).into(),
+                m.to.as_ref().map(|l| l.location.clone()).into(),
+                m.to.as_ref().map(|l| l.status.as_str()).into(),
+                body.reason.clone().into(),
+                body.reference.clone().into(),
+                (*actor).into(),
+                now.into(),
+            ]
         })
         .collect();
-    let mut saved = Vec::with_capacity(rows.len());
-    for chunk in pow2_chunks(&rows) {
-        // RETURNING gives the rows in VALUES order on both databases.
-        saved.extend(movement::Entity::insert_many(chunk.to_vec()).exec_with_returning(txn).await?);
-    }
-    let mut saved = saved.into_iter();
-    Ok(planned
+    let ids = insert_rows(txn, "movements", &MOVEMENT_COLUMNS, &rows, true).await?;
+    let saved: Vec<Movement> = valid
         .into_iter()
-        .map(|p| p.map(|_| Movement::from_model(saved.next().expect("one row per posted movement"))))
-        .collect())
+        .zip(ids)
+        .map(|((m, body, actor), id)| Movement {
+        id,
+        kind: m.kind,
+        item: m.item.clone(),
+        lot: m.lot.clone(),
+        quantity: Qty::from_micros(m.quantity),
+        from_location: m.from.as_ref().map(|l| l.location.clone()),
+        from_status: m.from.as_ref().map(|l| l.status),
+        to_location: m.to.as_ref().map(|l| l.location.clone()),
+        to_status: m.to.as_ref().map(|l| l.status),
+        reason: body.reason.clone(),
+        reference: body.reference.clone(),
+        actor: actor.to_owned(),
+        created_at: now,
+    })
+        .collect();
+    let mut saved = saved.into_iter();
+    Ok(planned.into_iter().map(|p| p.map(|_| saved.next().expect("one row per posted movement"))).collect())
 }
+
+/// The columns of a `movements` row as [`post_movements`] writes it.
+const MOVEMENT_COLUMNS: [(&str, SqlType); 12] = [
+    ("kind", SqlType::Text),
+    ("item", SqlType::Text),
+    ("lot", SqlType::Text),
+    ("quantity", SqlType::BigInt),
+    ("from_location", SqlType::Text),
+    ("from_status", SqlType::Text),
+    ("to_location", SqlType::Text),
+    ("to_status", SqlType::Text),
+    ("reason", SqlType::Text),
+    ("reference", SqlType::Text),
+    ("actor", SqlType::Text),
+    ("created_at", SqlType::Timestamp),
+];
 
 /// Adds each delta to its position (creating it), atomically, and returns
 /// the new quantities.

@@ -28,7 +28,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{insert_rows, padded_chunks, update_rows};
+use crate::db::{TableRows, insert_rows, insert_rows_together, padded_chunks, update_rows};
 use crate::entity::{
     bom, bom_line, item, location, planned_order, position, shop_event, work_centre, work_order,
     work_order_component as component, work_order_operation as operation,
@@ -692,11 +692,17 @@ impl ShopEvent {
 
 /// Appends events to the feed (in the caller's transaction).
 pub async fn record_events(txn: &impl ConnectionTrait, events: &[ShopEvent]) -> Result<(), StoreError> {
-    use crate::db::SqlType::{Text, Timestamp};
-    let rows: Vec<Vec<Value>> =
-        events.iter().map(|e| vec![e.at.into(), e.kind.clone().into(), e.data.to_string().into()]).collect();
-    insert_rows(txn, "shop_events", &[("at", Timestamp), ("kind", Text), ("payload", Text)], &rows, false).await?;
+    let rows = event_rows(events);
+    insert_rows(txn, "shop_events", &EVENT_COLUMNS, &rows, false).await?;
     Ok(())
+}
+
+/// The columns of a `shop_events` row.
+const EVENT_COLUMNS: [(&str, crate::db::SqlType); 3] =
+    [("at", crate::db::SqlType::Timestamp), ("kind", crate::db::SqlType::Text), ("payload", crate::db::SqlType::Text)];
+
+fn event_rows(events: &[ShopEvent]) -> Vec<Vec<Value>> {
+    events.iter().map(|e| vec![e.at.into(), e.kind.clone().into(), e.data.to_string().into()]).collect()
 }
 
 /// Events after `after`, oldest first, at most `limit`.
@@ -1219,7 +1225,8 @@ pub async fn report_operations(
         }
     }
     let mut movement_ids: Vec<Vec<i64>> = vec![Vec::new(); reports.len()];
-    for (result, i) in ledger::post_movements(txn, &postings).await?.into_iter().zip(owner) {
+    let (recorded, stock_changes) = ledger::record_movements(txn, &postings).await?;
+    for (result, i) in recorded.into_iter().zip(owner) {
         movement_ids[i].push(result?.id);
     }
     // Write the changed orders.
@@ -1274,10 +1281,17 @@ pub async fn report_operations(
     // Reports: insert and learn their ids (ascending within the batch).
     let report_rows: Vec<Vec<Value>> =
         results.iter().filter_map(|a| a.as_ref().ok().map(|a| a.report.clone())).collect();
-    let report_ids = insert_rows(txn, "operation_reports", &REPORT_COLUMNS, &report_rows, true).await?;
     let events: Vec<ShopEvent> =
         results.iter().filter_map(|a| a.as_ref().ok()).flat_map(|a| a.events.iter().cloned()).collect();
-    record_events(txn, &events).await?;
+    let event_rows = event_rows(&events);
+    let records = [
+        TableRows { table: "operation_reports", columns: &REPORT_COLUMNS, rows: &report_rows },
+        TableRows { table: "shop_events", columns: &EVENT_COLUMNS, rows: &event_rows },
+    ];
+    let report_ids = insert_rows_together(txn, &records, true).await?;
+    // Last: the positions of backflushed components and finished goods are
+    // shared by every terminal, so their rows are locked only until commit.
+    stock_changes.apply(txn).await?;
     let mut report_ids = report_ids.into_iter();
     Ok(results
         .into_iter()
