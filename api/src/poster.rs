@@ -145,7 +145,8 @@ impl<B: Clone + Send + Sync + 'static> Poster<B> {
 
     /// Queues a request and waits for its answer.
     pub async fn post(&self, job: Job<B>, reply: oneshot::Receiver<Answer>) -> Answer {
-        let stopping = || Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is stopping"));
+        let stopping =
+            || Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is stopping"));
         let _counted = InFlight::enter(&self.fill.in_flight);
         match self.queue.send(job).await {
             Ok(()) => reply.await.unwrap_or_else(|_| stopping()),

@@ -1178,6 +1178,56 @@ impl App {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_report_short_of_backflushed_stock_is_refused_whole_and_the_others_post() {
+    for url in databases().await {
+        let app = std::sync::Arc::new(App::new(&url).await);
+        let po = shop_floor(&app, 10).await;
+        // GLUE may not go negative: 0.11 in stock is the backflush (0.05 + 10 % scrap) of two shelves.
+        let glue = json!({"id": "GLUE", "source": "buy", "allow_negative": false, "backflush": true, "unit_cost": 10});
+        app.ok("PUT", "/items/GLUE", PLANNER, Some(glue)).await;
+        let receipt = json!({"kind": "receipt", "item": "GLUE", "quantity": "0.11", "location": "MAIN"});
+        app.ok("POST", "/movements", OPERATOR, Some(receipt.clone())).await;
+        let id =
+            app.ok("POST", "/work-orders", PLANNER, Some(json!({"planned_order": po}))).await["id"].as_i64().unwrap();
+        assert_eq!(app.report(id, 10, &format!("{url}-start"), json!({"event": "start"})).await.0, StatusCode::CREATED);
+        let before = app.counts().await;
+        let mut tasks = Vec::new();
+        for t in 0..4 {
+            let (app, url) = (app.clone(), url.clone());
+            tasks.push(tokio::spawn(async move {
+                app.report(id, 10, &format!("{url}-short{t}"), json!({"event": "report", "good": 1})).await
+            }));
+        }
+        let mut refused = Vec::new();
+        for (t, task) in tasks.into_iter().enumerate() {
+            let (s, body) = task.await.unwrap();
+            match s {
+                StatusCode::CREATED => {}
+                StatusCode::CONFLICT => {
+                    assert_eq!(body["code"], "insufficient_stock", "{body}");
+                    assert!(body["message"].as_str().unwrap_or("").contains("GLUE"), "{body}");
+                    refused.push(t);
+                }
+                _ => panic!("unexpected {s} {body}"),
+            }
+        }
+        assert_eq!(refused.len(), 2, "stock for exactly two reports");
+        let wo = app.ok("GET", &format!("/work-orders/{id}"), PLANNER, None).await;
+        assert_eq!(dec(&wo["operations"][0]["good"]), d("2"));
+        assert_eq!(app.position("GLUE", "MAIN", "available").await, d("0"));
+        assert_eq!(app.position("GLUE", "WIP", "available").await, d("0.11"));
+        let after = app.counts().await;
+        assert_eq!(after[3] - before[3], 2, "one backflush movement per accepted report: {before:?} {after:?}");
+        assert_eq!(app.ok("GET", "/wip/reconcile", PLANNER, None).await, json!([]));
+        // A refused report stored no answer: its retry after a receipt posts.
+        app.ok("POST", "/movements", OPERATOR, Some(receipt)).await;
+        let key = format!("{url}-short{}", refused[0]);
+        assert_eq!(app.report(id, 10, &key, json!({"event": "report", "good": 1})).await.0, StatusCode::CREATED);
+        assert_eq!(app.position("GLUE", "MAIN", "available").await, d("0.055"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_terminals_on_one_operation_count_every_unit_once() {
     for url in databases().await {
         let app = std::sync::Arc::new(App::new(&url).await);

@@ -84,7 +84,9 @@ impl Phase {
 /// Runs the benchmark.
 pub fn run(args: BenchApiArgs) -> anyhow::Result<()> {
     if args.clients == 0 || args.lookup_clients == 0 || args.items == 0 || args.seconds == 0 || args.phases.is_empty() {
-        bail!(crate::Refused("--clients, --lookup-clients, --items and --seconds must be at least 1, and --phases not empty".into()));
+        bail!(crate::Refused(
+            "--clients, --lookup-clients, --items and --seconds must be at least 1, and --phases not empty".into()
+        ));
     }
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     let database = match &args.database {

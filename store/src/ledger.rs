@@ -14,8 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    Statement, Value,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -432,11 +431,8 @@ async fn insert_movements(
 ) -> Result<Vec<Result<Movement, StoreError>>, StoreError> {
     // Microseconds: what both databases keep, so the answer equals what a later read returns.
     let now = Utc::now().trunc_subsecs(6);
-    let valid: Vec<(&Planned, &MovementBody, &str)> = planned
-        .iter()
-        .zip(postings)
-        .filter_map(|(p, (actor, body))| Some((p.as_ref().ok()?, *body, *actor)))
-        .collect();
+    let valid: Vec<(&Planned, &MovementBody, &str)> =
+        planned.iter().zip(postings).filter_map(|(p, (actor, body))| Some((p.as_ref().ok()?, *body, *actor))).collect();
     let rows: Vec<Vec<Value>> = valid
         .iter()
         .map(|(m, body, actor)| {
@@ -461,20 +457,20 @@ async fn insert_movements(
         .into_iter()
         .zip(ids)
         .map(|((m, body, actor), id)| Movement {
-        id,
-        kind: m.kind,
-        item: m.item.clone(),
-        lot: m.lot.clone(),
-        quantity: Qty::from_micros(m.quantity),
-        from_location: m.from.as_ref().map(|l| l.location.clone()),
-        from_status: m.from.as_ref().map(|l| l.status),
-        to_location: m.to.as_ref().map(|l| l.location.clone()),
-        to_status: m.to.as_ref().map(|l| l.status),
-        reason: body.reason.clone(),
-        reference: body.reference.clone(),
-        actor: actor.to_owned(),
-        created_at: now,
-    })
+            id,
+            kind: m.kind,
+            item: m.item.clone(),
+            lot: m.lot.clone(),
+            quantity: Qty::from_micros(m.quantity),
+            from_location: m.from.as_ref().map(|l| l.location.clone()),
+            from_status: m.from.as_ref().map(|l| l.status),
+            to_location: m.to.as_ref().map(|l| l.location.clone()),
+            to_status: m.to.as_ref().map(|l| l.status),
+            reason: body.reason.clone(),
+            reference: body.reference.clone(),
+            actor: actor.to_owned(),
+            created_at: now,
+        })
         .collect();
     let mut saved = saved.into_iter();
     Ok(planned.into_iter().map(|p| p.map(|_| saved.next().expect("one row per posted movement"))).collect())
