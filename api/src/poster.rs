@@ -129,16 +129,50 @@ impl<B> Clone for Kind<B> {
 impl<B> Copy for Kind<B> {}
 
 impl<B: Clone + Send + Sync + 'static> Poster<B> {
-    /// Starts the writer tasks on the current runtime: one for SQLite (it
-    /// has one writer anyway), `pg_writers` for PostgreSQL, so one batch's
+    /// Starts the writer tasks: one for SQLite (it has one writer anyway)
+    /// on the current runtime, `pg_writers` for PostgreSQL, so one batch's
     /// commit (its WAL flush) overlaps the next batch's work.
+    ///
+    /// On PostgreSQL the writers run on a thread and runtime of their own,
+    /// with their own connections. A batch is a dozen round trips, and on
+    /// the server's runtime each wake-up queued behind the HTTP tasks of
+    /// every waiting client: batches took three times as long in the
+    /// writer as in the database (28 ms against 9 ms for 24 reports). The
+    /// thread ends when the last `Poster` clone is dropped.
     pub fn start(store: Store, apply: ApplyFn<B>, action: &'static str, pg_writers: usize) -> Poster<B> {
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let writers = if store.backend() == sea_orm::DbBackend::Postgres { pg_writers.max(1) } else { 1 };
+        let kind = Kind { apply, action };
+        if store.backend() != sea_orm::DbBackend::Postgres {
+            let fill = Arc::new(Fill { in_flight: AtomicUsize::new(0), writers: 1 });
+            tokio::spawn(writer(store, rx, kind, fill.clone()));
+            return Poster { queue, fill };
+        }
+        let writers = pg_writers.max(1);
         let fill = Arc::new(Fill { in_flight: AtomicUsize::new(0), writers });
-        for _ in 0..writers {
-            tokio::spawn(writer(store.clone(), rx.clone(), Kind { apply, action }, fill.clone()));
+        let thread_fill = fill.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        let spawned = runtime.map_err(std::io::Error::other).and_then(|runtime| {
+            std::thread::Builder::new().name("takt-writer".into()).spawn(move || {
+                runtime.block_on(async move {
+                    // A batch holds one connection; its idempotency look-up takes another.
+                    let store = match store.own_pool(2 * writers as u32).await {
+                        Ok(own) => own,
+                        Err(e) => {
+                            tracing::warn!(error = %e, action, "writers share the server's connections");
+                            store
+                        }
+                    };
+                    let mut tasks = tokio::task::JoinSet::new();
+                    for _ in 0..writers {
+                        tasks.spawn(writer(store.clone(), rx.clone(), kind, thread_fill.clone()));
+                    }
+                    while tasks.join_next().await.is_some() {}
+                })
+            })
+        });
+        if let Err(e) = spawned {
+            panic!("cannot start the writer thread for {action}: {e}");
         }
         Poster { queue, fill }
     }

@@ -27,6 +27,8 @@ pub type TxFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + 
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Where `db` connects, for [`Store::own_pool`].
+    url: Arc<str>,
     /// SQLite has one writer at a time; taking this before `BEGIN` turns
     /// would-be `SQLITE_BUSY` upgrades into an orderly queue.
     write_gate: Option<Arc<Mutex<()>>>,
@@ -54,7 +56,26 @@ impl Store {
         }
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
-        Ok(Store { db, write_gate: sqlite.then(|| Arc::new(Mutex::new(()))) })
+        Ok(Store { db, url: url.into(), write_gate: sqlite.then(|| Arc::new(Mutex::new(()))) })
+    }
+
+    /// The same database through a pool of its own of at most `connections`
+    /// (no migrations: `connect` applied them). A task on a runtime of its
+    /// own needs one: a connection's socket wakes the runtime that opened it,
+    /// and one opened by a busy runtime would wake it late. On SQLite this is
+    /// the same store (one writer, and the write gate must be shared).
+    pub async fn own_pool(&self, connections: u32) -> Result<Store, DbErr> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(self.clone());
+        }
+        let mut options = ConnectOptions::new(self.url.to_string());
+        options
+            .sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(30))
+            .max_connections(connections)
+            .min_connections(1)
+            .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(1024));
+        Ok(Store { db: Database::connect(options).await?, url: self.url.clone(), write_gate: None })
     }
 
     /// The pool, for reads.
@@ -287,31 +308,48 @@ pub async fn update_rows(
     columns: &[(&str, SqlType)],
     rows: &[Vec<Value>],
 ) -> Result<(), DbErr> {
-    if rows.is_empty() {
-        return Ok(());
-    }
+    update_rows_together(conn, &[TableRows { table, columns, rows }]).await
+}
+
+/// [`update_rows`] for several tables at once: on PostgreSQL one statement
+/// (the other tables' updates are data-modifying `WITH` clauses).
+pub async fn update_rows_together(conn: &impl ConnectionTrait, tables: &[TableRows<'_>]) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
     if backend == DbBackend::Postgres {
-        let mut all = vec![("id", SqlType::BigInt)];
-        all.extend_from_slice(columns);
         let mut values = Vec::new();
-        let (casts, aliases, exprs) = pg_columns(&all, rows, &mut values);
-        let sets =
-            columns.iter().zip(&exprs[1..]).map(|((c, _), e)| format!("\"{c}\" = {e}")).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "UPDATE \"{table}\" AS t SET {sets} FROM UNNEST({}) AS u({}) WHERE t.id = u.c0",
-            casts.join(", "),
-            aliases.join(", ")
-        );
+        let mut updates: Vec<String> = Vec::new();
+        for t in tables.iter().filter(|t| !t.rows.is_empty()) {
+            let mut all = vec![("id", SqlType::BigInt)];
+            all.extend_from_slice(t.columns);
+            let (casts, aliases, exprs) = pg_columns(&all, t.rows, &mut values);
+            let sets = t
+                .columns
+                .iter()
+                .zip(&exprs[1..])
+                .map(|((c, _), e)| format!("\"{c}\" = {e}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            updates.push(format!(
+                "UPDATE \"{}\" AS t SET {sets} FROM UNNEST({}) AS u({}) WHERE t.id = u.c0",
+                t.table,
+                casts.join(", "),
+                aliases.join(", ")
+            ));
+        }
+        let Some((main, rest)) = updates.split_last() else { return Ok(()) };
+        let with: Vec<String> = rest.iter().enumerate().map(|(k, sql)| format!("w{k} AS ({sql})")).collect();
+        let sql = if with.is_empty() { main.clone() } else { format!("WITH {} {main}", with.join(", ")) };
         conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         return Ok(());
     }
-    let sets = columns.iter().map(|(c, _)| format!("\"{c}\" = ?")).collect::<Vec<_>>().join(", ");
-    let sql = format!("UPDATE \"{table}\" SET {sets} WHERE id = ?");
-    for row in rows {
-        let mut values: Vec<Value> = row[1..].to_vec();
-        values.push(row[0].clone());
-        conn.execute_raw(Statement::from_sql_and_values(backend, sql.clone(), values)).await?;
+    for t in tables {
+        let sets = t.columns.iter().map(|(c, _)| format!("\"{c}\" = ?")).collect::<Vec<_>>().join(", ");
+        let sql = format!("UPDATE \"{}\" SET {sets} WHERE id = ?", t.table);
+        for row in t.rows {
+            let mut values: Vec<Value> = row[1..].to_vec();
+            values.push(row[0].clone());
+            conn.execute_raw(Statement::from_sql_and_values(backend, sql.clone(), values)).await?;
+        }
     }
     Ok(())
 }

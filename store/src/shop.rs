@@ -28,7 +28,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{TableRows, insert_rows, insert_rows_together, padded_chunks, update_rows};
+use crate::db::{TableRows, insert_rows, insert_rows_together, padded_chunks, update_rows_together};
 use crate::entity::{
     bom, bom_line, item, location, planned_order, position, shop_event, work_centre, work_order,
     work_order_component as component, work_order_operation as operation,
@@ -1241,7 +1241,6 @@ pub async fn report_operations(
         })
         .collect();
     let wo_columns = [("status", Text), ("received", BigInt), ("scrapped", BigInt), ("updated_at", Timestamp)];
-    update_rows(txn, "work_orders", &wo_columns, &wos).await?;
     let op_rows: Vec<Vec<Value>> = orders
         .values()
         .flat_map(|s| s.ops.iter().zip(&s.original.2).filter(|(o, was)| o != was))
@@ -1271,13 +1270,21 @@ pub async fn report_operations(
         ("started_at", Timestamp),
         ("completed_at", Timestamp),
     ];
-    update_rows(txn, "work_order_operations", &op_columns, &op_rows).await?;
     let comp_rows: Vec<Vec<Value>> = orders
         .values()
         .flat_map(|s| s.comps.iter().zip(&s.original.1).filter(|(c, was)| c != was))
         .map(|(c, _)| vec![c.id.into(), c.issued.into(), c.consumed.into()])
         .collect();
-    update_rows(txn, "work_order_components", &[("issued", BigInt), ("consumed", BigInt)], &comp_rows).await?;
+    let comp_columns = [("issued", BigInt), ("consumed", BigInt)];
+    update_rows_together(
+        txn,
+        &[
+            TableRows { table: "work_orders", columns: &wo_columns, rows: &wos },
+            TableRows { table: "work_order_operations", columns: &op_columns, rows: &op_rows },
+            TableRows { table: "work_order_components", columns: &comp_columns, rows: &comp_rows },
+        ],
+    )
+    .await?;
     // Reports: insert and learn their ids (ascending within the batch).
     let report_rows: Vec<Vec<Value>> =
         results.iter().filter_map(|a| a.as_ref().ok().map(|a| a.report.clone())).collect();
