@@ -239,39 +239,84 @@ pub async fn insert_rows_together(
     tables: &[TableRows<'_>],
     returning_id: bool,
 ) -> Result<Vec<i64>, DbErr> {
+    write_rows_together(conn, &[], tables, returning_id).await
+}
+
+/// Updates rows by `id` ([`update_rows_together`]) and inserts rows
+/// ([`insert_rows_together`], returning the new ids of the first insert
+/// table's rows when `returning_id`). On PostgreSQL all of it is one
+/// statement: a batch's round trips are most of its latency.
+pub async fn write_rows_together(
+    conn: &impl ConnectionTrait,
+    updates: &[TableRows<'_>],
+    inserts: &[TableRows<'_>],
+    returning_id: bool,
+) -> Result<Vec<i64>, DbErr> {
     let backend = conn.get_database_backend();
     let mut ids = Vec::new();
-    if backend == DbBackend::Postgres {
-        let mut values = Vec::new();
-        let mut inserts: Vec<String> = Vec::new();
-        for (i, t) in tables.iter().enumerate().filter(|(_, t)| !t.rows.is_empty()) {
-            let names = t.columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
-            let (casts, aliases, exprs) = pg_columns(t.columns, t.rows, &mut values);
-            let returning = if i == 0 && returning_id { " RETURNING id" } else { "" };
-            inserts.push(format!(
-                "INSERT INTO \"{}\" ({names}) SELECT {} FROM UNNEST({}) AS u({}){returning}",
-                t.table,
-                exprs.join(", "),
-                casts.join(", "),
-                aliases.join(", ")
-            ));
-        }
-        // The first table's insert is the main statement (its RETURNING is the result).
-        let Some(main) = inserts.first() else { return Ok(ids) };
-        let with: Vec<String> = inserts[1..].iter().enumerate().map(|(k, sql)| format!("w{k} AS ({sql})")).collect();
-        let sql = if with.is_empty() { main.clone() } else { format!("WITH {} {main}", with.join(", ")) };
-        let statement = Statement::from_sql_and_values(backend, sql, values);
-        if returning_id && !tables[0].rows.is_empty() {
-            for row in conn.query_all_raw(statement).await? {
-                ids.push(row.try_get::<i64>("", "id")?);
-            }
-            // Ids come from the sequence in row order.
-            ids.sort_unstable();
-        } else {
-            conn.execute_raw(statement).await?;
-        }
-        return Ok(ids);
+    if backend != DbBackend::Postgres {
+        sqlite_update_rows(conn, updates).await?;
+        return sqlite_insert_rows(conn, inserts, returning_id).await;
     }
+    let mut values = Vec::new();
+    let mut clauses: Vec<String> = Vec::new();
+    let returning = returning_id && inserts.first().is_some_and(|t| !t.rows.is_empty());
+    for (i, t) in inserts.iter().enumerate().filter(|(_, t)| !t.rows.is_empty()) {
+        let names = t.columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+        let (casts, aliases, exprs) = pg_columns(t.columns, t.rows, &mut values);
+        clauses.push(format!(
+            "INSERT INTO \"{}\" ({names}) SELECT {} FROM UNNEST({}) AS u({}){}",
+            t.table,
+            exprs.join(", "),
+            casts.join(", "),
+            aliases.join(", "),
+            if i == 0 && returning { " RETURNING id" } else { "" }
+        ));
+    }
+    for t in updates.iter().filter(|t| !t.rows.is_empty()) {
+        let mut all = vec![("id", SqlType::BigInt)];
+        all.extend_from_slice(t.columns);
+        let (casts, aliases, exprs) = pg_columns(&all, t.rows, &mut values);
+        let sets = t
+            .columns
+            .iter()
+            .zip(&exprs[1..])
+            .map(|((c, _), e)| format!("\"{c}\" = {e}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        clauses.push(format!(
+            "UPDATE \"{}\" AS t SET {sets} FROM UNNEST({}) AS u({}) WHERE t.id = u.c0",
+            t.table,
+            casts.join(", "),
+            aliases.join(", ")
+        ));
+    }
+    // The first clause is the main statement (with the RETURNING, if any).
+    let Some((main, rest)) = clauses.split_first() else { return Ok(ids) };
+    let with: Vec<String> = rest.iter().enumerate().map(|(k, sql)| format!("w{k} AS ({sql})")).collect();
+    let sql = if with.is_empty() { main.clone() } else { format!("WITH {} {main}", with.join(", ")) };
+    let statement = Statement::from_sql_and_values(backend, sql, values);
+    if returning {
+        for row in conn.query_all_raw(statement).await? {
+            ids.push(row.try_get::<i64>("", "id")?);
+        }
+        // Ids come from the sequence in row order.
+        ids.sort_unstable();
+    } else {
+        conn.execute_raw(statement).await?;
+    }
+    Ok(ids)
+}
+
+/// SQLite's inserts for [`write_rows_together`]: multi-row `VALUES` in
+/// power-of-two chunks.
+async fn sqlite_insert_rows(
+    conn: &impl ConnectionTrait,
+    tables: &[TableRows<'_>],
+    returning_id: bool,
+) -> Result<Vec<i64>, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut ids = Vec::new();
     for (i, t) in tables.iter().enumerate() {
         let names = t.columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
         let returning = if i == 0 && returning_id { " RETURNING id" } else { "" };
@@ -314,34 +359,13 @@ pub async fn update_rows(
 /// [`update_rows`] for several tables at once: on PostgreSQL one statement
 /// (the other tables' updates are data-modifying `WITH` clauses).
 pub async fn update_rows_together(conn: &impl ConnectionTrait, tables: &[TableRows<'_>]) -> Result<(), DbErr> {
+    write_rows_together(conn, tables, &[], false).await?;
+    Ok(())
+}
+
+/// SQLite's updates for [`write_rows_together`]: one prepared `UPDATE` per row.
+async fn sqlite_update_rows(conn: &impl ConnectionTrait, tables: &[TableRows<'_>]) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        let mut values = Vec::new();
-        let mut updates: Vec<String> = Vec::new();
-        for t in tables.iter().filter(|t| !t.rows.is_empty()) {
-            let mut all = vec![("id", SqlType::BigInt)];
-            all.extend_from_slice(t.columns);
-            let (casts, aliases, exprs) = pg_columns(&all, t.rows, &mut values);
-            let sets = t
-                .columns
-                .iter()
-                .zip(&exprs[1..])
-                .map(|((c, _), e)| format!("\"{c}\" = {e}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            updates.push(format!(
-                "UPDATE \"{}\" AS t SET {sets} FROM UNNEST({}) AS u({}) WHERE t.id = u.c0",
-                t.table,
-                casts.join(", "),
-                aliases.join(", ")
-            ));
-        }
-        let Some((main, rest)) = updates.split_last() else { return Ok(()) };
-        let with: Vec<String> = rest.iter().enumerate().map(|(k, sql)| format!("w{k} AS ({sql})")).collect();
-        let sql = if with.is_empty() { main.clone() } else { format!("WITH {} {main}", with.join(", ")) };
-        conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-        return Ok(());
-    }
     for t in tables {
         let sets = t.columns.iter().map(|(c, _)| format!("\"{c}\" = ?")).collect::<Vec<_>>().join(", ");
         let sql = format!("UPDATE \"{}\" SET {sets} WHERE id = ?", t.table);

@@ -28,7 +28,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{TableRows, insert_rows, insert_rows_together, padded_chunks, update_rows_together};
+use crate::db::{TableRows, insert_rows, padded_chunks, write_rows_together};
 use crate::entity::{
     bom, bom_line, item, location, planned_order, position, shop_event, work_centre, work_order,
     work_order_component as component, work_order_operation as operation,
@@ -1276,26 +1276,27 @@ pub async fn report_operations(
         .map(|(c, _)| vec![c.id.into(), c.issued.into(), c.consumed.into()])
         .collect();
     let comp_columns = [("issued", BigInt), ("consumed", BigInt)];
-    update_rows_together(
+    // Reports (learning their ids, ascending within the batch), their events
+    // and the changed rows: one statement on PostgreSQL.
+    let report_rows: Vec<Vec<Value>> =
+        results.iter().filter_map(|a| a.as_ref().ok().map(|a| a.report.clone())).collect();
+    let events: Vec<ShopEvent> =
+        results.iter().filter_map(|a| a.as_ref().ok()).flat_map(|a| a.events.iter().cloned()).collect();
+    let event_rows = event_rows(&events);
+    let report_ids = write_rows_together(
         txn,
         &[
             TableRows { table: "work_orders", columns: &wo_columns, rows: &wos },
             TableRows { table: "work_order_operations", columns: &op_columns, rows: &op_rows },
             TableRows { table: "work_order_components", columns: &comp_columns, rows: &comp_rows },
         ],
+        &[
+            TableRows { table: "operation_reports", columns: &REPORT_COLUMNS, rows: &report_rows },
+            TableRows { table: "shop_events", columns: &EVENT_COLUMNS, rows: &event_rows },
+        ],
+        true,
     )
     .await?;
-    // Reports: insert and learn their ids (ascending within the batch).
-    let report_rows: Vec<Vec<Value>> =
-        results.iter().filter_map(|a| a.as_ref().ok().map(|a| a.report.clone())).collect();
-    let events: Vec<ShopEvent> =
-        results.iter().filter_map(|a| a.as_ref().ok()).flat_map(|a| a.events.iter().cloned()).collect();
-    let event_rows = event_rows(&events);
-    let records = [
-        TableRows { table: "operation_reports", columns: &REPORT_COLUMNS, rows: &report_rows },
-        TableRows { table: "shop_events", columns: &EVENT_COLUMNS, rows: &event_rows },
-    ];
-    let report_ids = insert_rows_together(txn, &records, true).await?;
     // Last: the positions of backflushed components and finished goods are
     // shared by every terminal, so their rows are locked only until commit.
     stock_changes.apply(txn).await?;
