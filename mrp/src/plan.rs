@@ -15,7 +15,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::lot::{self, LotContext, Overflow, add, mul, sub};
+use crate::lot::{self, LotContext, Overflow, add, less, min, mul, sub};
 use crate::model::*;
 use crate::parse::ScenarioError;
 use crate::validate::{Network, validate};
@@ -226,6 +226,19 @@ pub struct PlanResult {
     pub pegging: bool,
 }
 
+impl PegTarget {
+    /// A number ordered like the targets themselves (demands, then safety
+    /// stocks, then lot sizes, each by index), cheaper to compare in sorts.
+    #[inline]
+    fn key(self) -> u64 {
+        match self {
+            PegTarget::Demand(d) => u64::from(d),
+            PegTarget::SafetyStock(i) => 1 << 32 | u64::from(i),
+            PegTarget::LotSize(i) => 2 << 32 | u64::from(i),
+        }
+    }
+}
+
 impl PlanResult {
     /// The pegging of a planned order; the quantities add up to the order quantity.
     pub fn pegging(&self, order: &PlannedOrder) -> &[Peg] {
@@ -312,14 +325,13 @@ pub fn plan_network_with(s: &Scenario, net: &Network, options: PlanOptions) -> R
         exceptions: Vec::new(),
         pegging: options.pegging,
     };
-    let mut scratch = Vec::new();
     for &i in &net.sequence {
         let i = i as usize;
         let item_reqs = std::mem::take(&mut reqs[i]);
         let planned = if s.items[i].source == Source::Phantom {
             plan_phantom(s, net, i, item_reqs, &mut result, &mut reqs, &mut exceptions)
         } else {
-            plan_item(s, net, i, item_reqs, &receipts[i], &mut result, &mut reqs, &mut exceptions, &mut scratch)
+            plan_item(s, net, i, item_reqs, &receipts[i], &mut result, &mut reqs, &mut exceptions)
         };
         planned.map_err(|e| match e {
             ItemError::Overflow => overflow(s, i),
@@ -525,7 +537,6 @@ fn plan_item(
     result: &mut PlanResult,
     reqs: &mut [Vec<Requirement>],
     exceptions: &mut Vec<Exception>,
-    scratch: &mut Vec<Peg>,
 ) -> Result<(), ItemError> {
     let item = &s.items[i];
     let cal = &s.calendar;
@@ -575,7 +586,7 @@ fn plan_item(
             next_receipt += 1;
         }
         let avail = sub(add(pab, scheduled[t])?, gross[t])?;
-        if avail < ss {
+        if less(avail, ss) {
             net_req[t] = sub(ss, avail)?;
             let cx = LotContext { bucket: t, avail, safety_stock: ss, gross, scheduled, eoq };
             let quantity = lot::lot_size(&item.lot, &cx)?;
@@ -627,7 +638,7 @@ fn plan_item(
             let r = rq[next_req];
             for k in r.start..r.start + r.len {
                 let seg = pegs[k as usize];
-                allocate(seg.target, mul(seg.quantity, r.factor)?, &mut queue, planned_orders, pegs, scratch)?;
+                allocate(seg.target, mul(seg.quantity, r.factor)?, &mut queue, planned_orders, pegs)?;
             }
             next_req += 1;
         }
@@ -637,14 +648,14 @@ fn plan_item(
     let mut ss_left = ss;
     while result_pegging && queue.head < queue.supplies.len() {
         let rest = queue.supplies[queue.head].remaining;
-        let for_ss = rest.min(ss_left);
-        ss_left -= for_ss;
+        let for_ss = min(rest, ss_left);
+        ss_left = sub(ss_left, for_ss)?;
         if !for_ss.is_zero() {
-            allocate(ss_target, for_ss, &mut queue, planned_orders, pegs, scratch)?;
+            allocate(ss_target, for_ss, &mut queue, planned_orders, pegs)?;
         }
-        let excess = rest - for_ss;
+        let excess = sub(rest, for_ss)?;
         if !excess.is_zero() {
-            allocate(lot_target, excess, &mut queue, planned_orders, pegs, scratch)?;
+            allocate(lot_target, excess, &mut queue, planned_orders, pegs)?;
         }
         if rest.is_zero() {
             queue.head += 1;
@@ -667,24 +678,43 @@ fn plan_item(
         return Ok(());
     }
     for order in &planned_orders[first_order..] {
+        let segments = ScaledSum::of(order_pegs(pegs, order));
         for cl in components {
             reqs[cl.component as usize].push(Requirement {
                 bucket: order.release_bucket,
                 start: order.pegs_start,
                 len: order.pegs_len,
                 factor: cl.factor,
-                quantity: scaled_sum(order_pegs(pegs, order), cl.factor)?,
+                quantity: segments.times(cl.factor)?,
             });
         }
     }
     Ok(())
 }
 
-/// `Σ quantity × factor` over segments: a requirement's quantity is exactly
-/// what its segments will allocate, even where a product is rounded at the
-/// 28th digit (so `quantity × factor` could differ from the sum).
-fn scaled_sum(segments: &[Peg], factor: Decimal) -> Result<Decimal, Overflow> {
-    segments.iter().try_fold(Decimal::ZERO, |sum, seg| add(sum, mul(seg.quantity, factor)?))
+/// `Σ quantity × factor` over segments, for each BOM line of an order: a
+/// requirement's quantity is exactly what its segments will allocate, even
+/// where a product is rounded at the 28th digit (so `quantity × factor` could
+/// differ from the sum).
+struct ScaledSum<'a> {
+    segments: &'a [Peg],
+    /// The segments' exact sum, where multiplying it by the factor gives the
+    /// same as the term-by-term sum (see [`lot::exact_sum`]): one product per
+    /// BOM line instead of one per segment and line.
+    sum: Option<(i128, u32)>,
+}
+
+impl<'a> ScaledSum<'a> {
+    fn of(segments: &'a [Peg]) -> Self {
+        ScaledSum { segments, sum: lot::exact_sum(segments.iter().map(|p| p.quantity)) }
+    }
+
+    fn times(&self, factor: Decimal) -> Result<Decimal, Overflow> {
+        if let Some(q) = self.sum.and_then(|sum| lot::scale_exact_sum(sum, factor)) {
+            return Ok(q);
+        }
+        self.segments.iter().try_fold(Decimal::ZERO, |sum, seg| add(sum, mul(seg.quantity, factor)?))
+    }
 }
 
 /// Takes `quantity` for `target` from the head of the supply queue; pegs it to
@@ -695,11 +725,10 @@ fn allocate(
     queue: &mut SupplyQueue,
     planned_orders: &mut [PlannedOrder],
     pegs: &mut Vec<Peg>,
-    scratch: &mut Vec<Peg>,
 ) -> Result<(), Overflow> {
     while !quantity.is_zero() && queue.head < queue.supplies.len() {
         let supply = &mut queue.supplies[queue.head];
-        let take = quantity.min(supply.remaining);
+        let take = min(quantity, supply.remaining);
         if let Some(o) = supply.order
             && !take.is_zero()
         {
@@ -719,11 +748,11 @@ fn allocate(
                 }
             }
         }
-        supply.remaining -= take;
-        quantity -= take;
+        supply.remaining = sub(supply.remaining, take)?;
+        quantity = sub(quantity, take)?;
         if supply.remaining.is_zero() {
             if let Some(o) = supply.order {
-                merge_pegs(planned_orders, pegs, o, scratch)?;
+                merge_pegs(planned_orders, pegs, o)?;
             }
             queue.head += 1;
         }
@@ -735,35 +764,36 @@ fn allocate(
 }
 
 /// Sorts an order's pegs (the newest in the arena) and merges repeated targets.
-fn merge_pegs(
-    planned_orders: &mut [PlannedOrder],
-    pegs: &mut Vec<Peg>,
-    o: usize,
-    scratch: &mut Vec<Peg>,
-) -> Result<(), Overflow> {
+fn merge_pegs(planned_orders: &mut [PlannedOrder], pegs: &mut Vec<Peg>, o: usize) -> Result<(), Overflow> {
     let order = &mut planned_orders[o];
     if order.pegs_len < 2 {
         return Ok(());
     }
-    order.pegs_len = merge_tail(pegs, order.pegs_start as usize, scratch)? as u32;
+    order.pegs_len = merge_tail(pegs, order.pegs_start as usize)? as u32;
     Ok(())
 }
 
 /// Sorts `pegs[start..]` by target and merges repeated targets in place;
 /// returns the new length of that tail.
-fn merge_tail(pegs: &mut Vec<Peg>, start: usize, scratch: &mut Vec<Peg>) -> Result<usize, Overflow> {
+fn merge_tail(pegs: &mut Vec<Peg>, start: usize) -> Result<usize, Overflow> {
     let tail = &mut pegs[start..];
-    tail.sort_by_key(|p| p.target);
-    scratch.clear();
-    for p in tail.iter() {
-        match scratch.last_mut() {
-            Some(last) if last.target == p.target => last.quantity = add(last.quantity, p.quantity)?,
-            _ => scratch.push(*p),
+    // Most tails are already in order without repeats (one parent's pegs, or
+    // demands met one after another): one pass to check is cheaper than a sort.
+    if tail.windows(2).all(|w| w[0].target.key() < w[1].target.key()) {
+        return Ok(tail.len());
+    }
+    tail.sort_by_key(|p| p.target.key());
+    let mut last = 0;
+    for k in 1..tail.len() {
+        if tail[k].target == tail[last].target {
+            tail[last].quantity = add(tail[last].quantity, tail[k].quantity)?;
+        } else {
+            last += 1;
+            tail[last] = tail[k];
         }
     }
-    pegs.truncate(start);
-    pegs.extend_from_slice(scratch);
-    Ok(scratch.len())
+    pegs.truncate(start + last + 1);
+    Ok(last + 1)
 }
 
 /// Nets a phantom against its on-hand stock and passes the rest of each
@@ -786,7 +816,6 @@ fn plan_phantom(
     rq.sort_by_key(|r| r.bucket);
     let mut stock = s.items[i].on_hand;
     let mut next_req = 0;
-    let mut scratch = Vec::new();
     let components = net.components_of(i);
     for t in 0..periods {
         // What this bucket passes on is appended to the arena, then merged.
@@ -804,9 +833,9 @@ fn plan_phantom(
             for k in r.start..r.start + r.len {
                 let seg = pegs[k as usize];
                 let quantity = mul(seg.quantity, r.factor)?;
-                let from_stock = quantity.min(stock);
-                stock -= from_stock;
-                let rest = quantity - from_stock;
+                let from_stock = min(quantity, stock);
+                stock = sub(stock, from_stock)?;
+                let rest = sub(quantity, from_stock)?;
                 if !rest.is_zero() {
                     net_qty = add(net_qty, rest)?;
                     pegs.push(Peg { target: seg.target, quantity: rest });
@@ -815,9 +844,9 @@ fn plan_phantom(
             next_req += 1;
         }
         if !pegging {
-            let from_stock = gross.min(stock);
-            stock -= from_stock;
-            net_qty = gross - from_stock;
+            let from_stock = min(gross, stock);
+            stock = sub(stock, from_stock)?;
+            net_qty = sub(gross, from_stock)?;
         }
         let at = range.start + t;
         records.gross[at] = gross;
@@ -831,14 +860,15 @@ fn plan_phantom(
         }
         if pegs.len() > pass_on {
             let start = pass_on;
-            let len = merge_tail(pegs, start, &mut scratch)? as u32;
+            let len = merge_tail(pegs, start)? as u32;
+            let segments = ScaledSum::of(&pegs[start..]);
             for cl in components {
                 reqs[cl.component as usize].push(Requirement {
                     bucket: t as u32,
                     start: start as u32,
                     len,
                     factor: cl.factor,
-                    quantity: scaled_sum(&pegs[start..], cl.factor)?,
+                    quantity: segments.times(cl.factor)?,
                 });
             }
         }
