@@ -2,7 +2,10 @@
 //! BOM explosion, phantoms, pegging and exception messages.
 //!
 //! Items are planned once each, in low-level-code order, so every dependent
-//! requirement is known before its item is netted.
+//! requirement is known before its item is netted. The items of one level
+//! do not depend on each other, so large levels are planned on two threads
+//! in rounds, each committed in planning sequence (see [`plan_network_with`]):
+//! the result is exactly that of planning the items one after another.
 //!
 //! Pegging is first-in-first-out: every requirement carries the independent
 //! demands (or safety-stock and lot-size reasons) it serves as *segments*; an
@@ -307,7 +310,29 @@ pub fn plan_network(s: &Scenario, net: &Network) -> Result<PlanResult, PlanError
 }
 
 /// Plans a scenario whose network `validate` has built, with options.
+///
+/// Items of one low-level code only read what items of lower codes produced
+/// (their requirements, and the pegs those reference), so each level is
+/// planned in rounds of two batches of items, on two threads when the round
+/// is large enough. A batch plans into buffers of its own (orders, pegs,
+/// exceptions, explosions); the batches are then committed in planning
+/// sequence, which numbers the orders, moves their pegs into the result's
+/// arena and passes the requirements on, so the result is exactly that of
+/// planning the items one after another.
 pub fn plan_network_with(s: &Scenario, net: &Network, options: PlanOptions) -> Result<PlanResult, PlanError> {
+    plan_in_rounds(s, net, options, Rounds { work: ROUND_WORK, parallel: PARALLEL_WORK })
+}
+
+/// How levels are cut into rounds (tests use tiny rounds to exercise the threads).
+#[derive(Debug, Clone, Copy)]
+struct Rounds {
+    /// Work of each of the two batches of a round ([`ROUND_WORK`]).
+    work: usize,
+    /// Least work of a round planned on two threads ([`PARALLEL_WORK`]).
+    parallel: usize,
+}
+
+fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rounds) -> Result<PlanResult, PlanError> {
     let periods = s.calendar.len();
     let n = s.items.len();
     let mut exceptions = Vec::new();
@@ -317,37 +342,278 @@ pub fn plan_network_with(s: &Scenario, net: &Network, options: PlanOptions) -> R
     independent_demand(s, net, &mut reqs, &mut pegs, &mut exceptions).map_err(|(i, _)| overflow(s, i))?;
     let receipts = receipts_by_item(s, net, &mut exceptions);
 
-    let mut result = PlanResult {
-        planned_orders: Vec::new(),
-        pegs,
-        records: Records::new(n, periods),
-        low_level_code: net.low_level_code.clone(),
-        exceptions: Vec::new(),
-        pegging: options.pegging,
-    };
-    for &i in &net.sequence {
-        let i = i as usize;
-        let item_reqs = std::mem::take(&mut reqs[i]);
-        let planned = if s.items[i].source == Source::Phantom {
-            plan_phantom(s, net, i, item_reqs, &mut result, &mut reqs, &mut exceptions)
+    let mut records = Records::new(n, periods);
+    let mut planned_orders = Vec::new();
+    let mut rows = records.rows();
+    let cx = Context { s, net, receipts: &receipts, pegging: options.pegging };
+    let mut batches = [Batch::default(), Batch::default()];
+    let sequence = &net.sequence;
+    let mut k = 0;
+    while k < sequence.len() {
+        // A round: items of one level, up to about twice ROUND_WORK of
+        // requirement segments, split in two batches of about equal work.
+        let level = net.low_level_code[sequence[k] as usize];
+        let mut jobs: Vec<Job<'_>> = Vec::new();
+        let mut work = 0;
+        while k < sequence.len() && net.low_level_code[sequence[k] as usize] == level && work < 2 * rounds.work {
+            let i = sequence[k] as usize;
+            let rq = std::mem::take(&mut reqs[i]);
+            let job_work = ITEM_WORK + rq.iter().map(|r| r.len as usize).sum::<usize>();
+            work += job_work;
+            jobs.push(Job { item: i, rq, rows: rows[i].take().expect("every item is planned once"), work: job_work });
+            k += 1;
+        }
+        let mut half = 0;
+        let mut split = jobs.len();
+        for (j, job) in jobs.iter().enumerate() {
+            if half >= work / 2 {
+                split = j;
+                break;
+            }
+            half += job.work;
+        }
+        let second = jobs.split_off(split);
+        let [first_batch, second_batch] = &mut batches;
+        if work >= rounds.parallel && !second.is_empty() {
+            std::thread::scope(|scope| {
+                let helper = scope.spawn(|| second_batch.plan(&cx, &pegs, second));
+                first_batch.plan(&cx, &pegs, jobs);
+                helper.join().expect("a planning thread panicked");
+            });
         } else {
-            plan_item(s, net, i, item_reqs, &receipts[i], &mut result, &mut reqs, &mut exceptions)
-        };
-        planned.map_err(|e| match e {
-            ItemError::Overflow => overflow(s, i),
-            ItemError::TooManyOrders { quantity, bucket } => PlanError::TooManyOrders {
+            first_batch.plan(&cx, &pegs, jobs);
+            second_batch.plan(&cx, &pegs, second);
+        }
+        for batch in &mut batches {
+            batch.commit(s, &mut planned_orders, &mut pegs, &mut reqs, &mut rows, &mut exceptions)?;
+        }
+    }
+    drop(rows);
+    exceptions.sort_by_key(|e: &Exception| e.item);
+    Ok(PlanResult {
+        planned_orders,
+        pegs,
+        records,
+        low_level_code: net.low_level_code.clone(),
+        exceptions,
+        pegging: options.pegging,
+    })
+}
+
+/// Requirement segments (plus a little per item) a batch of a round plans
+/// before its round is committed: large enough that the two threads' start
+/// and the commit's copying are small beside the planning, small enough that
+/// a batch's buffers stay a few tens of megabytes.
+const ROUND_WORK: usize = 1 << 19;
+
+/// Work counted per item besides its segments: netting, lot sizing and
+/// explosion of its orders (a few dozen per item at 52 buckets).
+const ITEM_WORK: usize = 256;
+
+/// Rounds smaller than this are planned on the calling thread alone.
+const PARALLEL_WORK: usize = 1 << 16;
+
+/// What every batch reads and nobody changes while a round is planned.
+struct Context<'a> {
+    s: &'a Scenario,
+    net: &'a Network,
+    receipts: &'a [Vec<PlacedReceipt>],
+    pegging: bool,
+}
+
+/// One item to plan: its requirements and its rows of the MRP records.
+struct Job<'r> {
+    item: usize,
+    rq: Vec<Requirement>,
+    rows: ItemRows<'r>,
+    /// Estimated effort: requirement segments to allocate.
+    work: usize,
+}
+
+/// The mutable rows of one item's MRP record.
+struct ItemRows<'r> {
+    gross: &'r mut [Decimal],
+    scheduled_receipts: &'r mut [Decimal],
+    projected_available: &'r mut [Decimal],
+    net: &'r mut [Decimal],
+    planned_receipts: &'r mut [Decimal],
+    planned_releases: &'r mut [Decimal],
+}
+
+impl Records {
+    /// Every item's rows, to hand out to the batches that plan them.
+    fn rows(&mut self) -> Vec<Option<ItemRows<'_>>> {
+        let p = self.periods;
+        let items = self.gross.len().checked_div(p).unwrap_or(0);
+        let mut arrays = [
+            self.gross.as_mut_slice(),
+            self.scheduled_receipts.as_mut_slice(),
+            self.projected_available.as_mut_slice(),
+            self.net.as_mut_slice(),
+            self.planned_receipts.as_mut_slice(),
+            self.planned_releases.as_mut_slice(),
+        ];
+        (0..items)
+            .map(|_| {
+                let [g, sr, pa, nr, pr, rl] = arrays.each_mut().map(|a| {
+                    let (row, rest) = std::mem::take(a).split_at_mut(p);
+                    *a = rest;
+                    row
+                });
+                Some(ItemRows {
+                    gross: g,
+                    scheduled_receipts: sr,
+                    projected_available: pa,
+                    net: nr,
+                    planned_receipts: pr,
+                    planned_releases: rl,
+                })
+            })
+            .collect()
+    }
+}
+
+/// An exception waiting for its batch's commit: a past-due release names its
+/// order, whose number is only known then.
+enum Pending {
+    Ready(Exception),
+    PastDueRelease {
+        /// Index of the order in its batch.
+        order: usize,
+        /// When it should have been released.
+        should: NaiveDate,
+        /// Buckets between that and the horizon start.
+        late: usize,
+    },
+}
+
+/// What a parent passes on to a component: a requirement (with pegging; its
+/// segments in the batch's pegs until the commit), or without pegging only
+/// the quantity, added to the component's gross requirement.
+struct Explosion {
+    parent: u32,
+    component: u32,
+    requirement: Requirement,
+}
+
+/// One thread's share of a round, planned into buffers of its own.
+#[derive(Default)]
+struct Batch {
+    /// Planned orders, numbered in the batch (`number` is set at the commit);
+    /// `pegs_start` indexes `pegs`.
+    orders: Vec<PlannedOrder>,
+    pegs: Vec<Peg>,
+    exceptions: Vec<(u32, Pending)>,
+    explosions: Vec<Explosion>,
+    /// The first item that failed, with why; the batch stops there.
+    error: Option<(usize, ItemError)>,
+}
+
+impl Batch {
+    /// Plans the jobs in order, stopping at the first that fails.
+    fn plan(&mut self, cx: &Context<'_>, arena: &[Peg], jobs: Vec<Job<'_>>) {
+        for job in jobs {
+            let i = job.item;
+            let (orders, pegs, exceptions, explosions) =
+                (self.orders.len(), self.pegs.len(), self.exceptions.len(), self.explosions.len());
+            let planned = if cx.s.items[i].source == Source::Phantom {
+                plan_phantom(cx, arena, job, self)
+            } else {
+                plan_item(cx, arena, job, self)
+            };
+            if let Err(e) = planned {
+                // Keep only the items before: the commit reports this one.
+                self.orders.truncate(orders);
+                self.pegs.truncate(pegs);
+                self.exceptions.truncate(exceptions);
+                self.explosions.truncate(explosions);
+                self.error = Some((i, e));
+                return;
+            }
+        }
+    }
+
+    /// Appends the batch to the result in planning sequence and empties it:
+    /// numbers its orders, moves its pegs into the arena, passes its
+    /// explosions on and files its exceptions. Returns the batch's error, or
+    /// the error of an explosion whose sum left the decimal range.
+    fn commit(
+        &mut self,
+        s: &Scenario,
+        planned_orders: &mut Vec<PlannedOrder>,
+        pegs: &mut Vec<Peg>,
+        reqs: &mut [Vec<Requirement>],
+        rows: &mut [Option<ItemRows<'_>>],
+        exceptions: &mut Vec<Exception>,
+    ) -> Result<(), PlanError> {
+        let first_order = planned_orders.len();
+        let peg_base = u32::try_from(pegs.len()).expect("fewer than 2^32 pegs");
+        pegs.extend_from_slice(&self.pegs);
+        for (k, mut order) in self.orders.drain(..).enumerate() {
+            order.number = (first_order + k + 1) as u32;
+            if order.pegs_len > 0 {
+                order.pegs_start += peg_base;
+            }
+            planned_orders.push(order);
+        }
+        for explosion in self.explosions.drain(..) {
+            let mut r = explosion.requirement;
+            let c = explosion.component as usize;
+            if r.len > 0 {
+                r.start += peg_base;
+            }
+            if r.start == GROSS_ONLY {
+                // Without pegging: straight into the gross requirement.
+                let row = rows[c].as_mut().expect("components are planned after their parents");
+                let g = &mut row.gross[r.bucket as usize];
+                *g = add(*g, r.quantity).map_err(|_| overflow(s, explosion.parent as usize))?;
+            } else {
+                reqs[c].push(r);
+            }
+        }
+        let cal = &s.calendar;
+        for (item, pending) in self.exceptions.drain(..) {
+            exceptions.push(match pending {
+                Pending::Ready(e) => e,
+                Pending::PastDueRelease { order, should, late } => {
+                    let order = &planned_orders[first_order + order];
+                    let number = order.number;
+                    Exception {
+                        item,
+                        kind: ExceptionKind::PastDueRelease,
+                        reference: format!("PL-{number}"),
+                        date: should,
+                        suggested_date: Some(cal.start),
+                        message: format!(
+                            "planned order PL-{number} ({} of {} due {}) should have been released {}, {} bucket{} before the horizon start; release it now",
+                            fmt_qty(order.quantity),
+                            s.items[item as usize].id,
+                            cal.bucket_start(order.due_bucket as usize),
+                            should,
+                            late,
+                            if late == 1 { "" } else { "s" }
+                        ),
+                    }
+                }
+            });
+        }
+        self.pegs.clear();
+        match self.error.take() {
+            None => Ok(()),
+            Some((i, ItemError::Overflow)) => Err(overflow(s, i)),
+            Some((i, ItemError::TooManyOrders { quantity, bucket })) => Err(PlanError::TooManyOrders {
                 item: s.items[i].id.clone(),
                 quantity,
                 max: s.items[i].lot.max.unwrap_or_default(),
                 due: s.calendar.bucket_start(bucket),
                 limit: MAX_SPLIT_ORDERS,
-            },
-        })?;
+            }),
+        }
     }
-    exceptions.sort_by_key(|e: &Exception| e.item);
-    result.exceptions = exceptions;
-    Ok(result)
 }
+
+/// `Requirement::start` of an explosion without pegging (no segments).
+const GROSS_ONLY: u32 = u32::MAX - 1;
 
 fn overflow(s: &Scenario, i: usize) -> PlanError {
     PlanError::Overflow { item: s.items[i].id.clone() }
@@ -526,30 +792,25 @@ fn receipts_by_item(s: &Scenario, net: &Network, exceptions: &mut Vec<Exception>
     by_item
 }
 
-/// Nets, lot-sizes, offsets, pegs and explodes one make or buy item.
-#[allow(clippy::too_many_arguments)]
-fn plan_item(
-    s: &Scenario,
-    net: &Network,
-    i: usize,
-    mut rq: Vec<Requirement>,
-    receipts: &[PlacedReceipt],
-    result: &mut PlanResult,
-    reqs: &mut [Vec<Requirement>],
-    exceptions: &mut Vec<Exception>,
-) -> Result<(), ItemError> {
+/// Nets, lot-sizes, offsets, pegs and explodes one make or buy item into
+/// `batch`; requirement segments are read from `arena`.
+fn plan_item(cx: &Context<'_>, arena: &[Peg], job: Job<'_>, batch: &mut Batch) -> Result<(), ItemError> {
+    let Context { s, net, .. } = *cx;
+    let Job { item: i, mut rq, rows, .. } = job;
+    let receipts = &cx.receipts[i][..];
     let item = &s.items[i];
     let cal = &s.calendar;
     let periods = cal.len();
-    let range = i * periods..(i + 1) * periods;
-    let PlanResult { planned_orders, pegs, records, pegging: result_pegging, .. } = result;
-    let result_pegging = *result_pegging;
-    let gross = &mut records.gross[range.clone()];
-    let scheduled = &mut records.scheduled_receipts[range.clone()];
-    let projected = &mut records.projected_available[range.clone()];
-    let net_req = &mut records.net[range.clone()];
-    let planned_receipts = &mut records.planned_receipts[range.clone()];
-    let planned_releases = &mut records.planned_releases[range];
+    let result_pegging = cx.pegging;
+    let Batch { orders: planned_orders, pegs, exceptions, explosions, .. } = batch;
+    let ItemRows {
+        gross,
+        scheduled_receipts: scheduled,
+        projected_available: projected,
+        net: net_req,
+        planned_receipts,
+        planned_releases,
+    } = rows;
 
     rq.sort_by_key(|r| r.bucket);
     for r in &rq {
@@ -597,29 +858,14 @@ fn plan_item(
             let release = t.saturating_sub(lead_time);
             for piece in pieces {
                 planned_releases[release] = add(planned_releases[release], piece)?;
-                let number = planned_orders.len() as u32 + 1;
                 if t < lead_time {
                     let should = cal.start - chrono::Days::new(((lead_time - t) as u64) * u64::from(cal.bucket_days));
-                    exceptions.push(Exception {
-                        item: i as u32,
-                        kind: ExceptionKind::PastDueRelease,
-                        reference: format!("PL-{number}"),
-                        date: should,
-                        suggested_date: Some(cal.start),
-                        message: format!(
-                            "planned order PL-{number} ({} of {} due {}) should have been released {}, {} bucket{} before the horizon start; release it now",
-                            fmt_qty(piece),
-                            item.id,
-                            cal.bucket_start(t),
-                            should,
-                            lead_time - t,
-                            if lead_time - t == 1 { "" } else { "s" }
-                        ),
-                    });
+                    let order = planned_orders.len();
+                    exceptions.push((i as u32, Pending::PastDueRelease { order, should, late: lead_time - t }));
                 }
                 queue.supplies.push(Supply { order: Some(planned_orders.len()), remaining: piece });
                 planned_orders.push(PlannedOrder {
-                    number,
+                    number: 0,
                     item: i as u32,
                     kind: item.source,
                     release_bucket: release as u32,
@@ -637,7 +883,7 @@ fn plan_item(
         while result_pegging && next_req < rq.len() && rq[next_req].bucket as usize == t {
             let r = rq[next_req];
             for k in r.start..r.start + r.len {
-                let seg = pegs[k as usize];
+                let seg = arena[k as usize];
                 allocate(seg.target, mul(seg.quantity, r.factor)?, &mut queue, planned_orders, pegs)?;
             }
             next_req += 1;
@@ -661,7 +907,11 @@ fn plan_item(
             queue.head += 1;
         }
     }
-    receipt_exceptions(s, i, receipts, gross, exceptions)?;
+    if !receipts.is_empty() {
+        let mut found = Vec::new();
+        receipt_exceptions(s, i, receipts, gross, &mut found)?;
+        exceptions.extend(found.into_iter().map(|e| (i as u32, Pending::Ready(e))));
+    }
 
     // Explode: each order's pegs, scaled, become its components' requirements
     // in its release bucket.
@@ -669,10 +919,20 @@ fn plan_item(
     if !result_pegging {
         // Without pegging only totals matter: add straight into the
         // components' gross requirements, no requirement records.
+        // (The commit does the adding, in planning sequence.)
         for order in &planned_orders[first_order..] {
             for cl in components {
-                let at = cl.component as usize * periods + order.release_bucket as usize;
-                records.gross[at] = add(records.gross[at], mul(order.quantity, cl.factor)?)?;
+                explosions.push(Explosion {
+                    parent: i as u32,
+                    component: cl.component,
+                    requirement: Requirement {
+                        bucket: order.release_bucket,
+                        start: GROSS_ONLY,
+                        len: 0,
+                        factor: cl.factor,
+                        quantity: mul(order.quantity, cl.factor)?,
+                    },
+                });
             }
         }
         return Ok(());
@@ -680,12 +940,16 @@ fn plan_item(
     for order in &planned_orders[first_order..] {
         let segments = ScaledSum::of(order_pegs(pegs, order));
         for cl in components {
-            reqs[cl.component as usize].push(Requirement {
-                bucket: order.release_bucket,
-                start: order.pegs_start,
-                len: order.pegs_len,
-                factor: cl.factor,
-                quantity: segments.times(cl.factor)?,
+            explosions.push(Explosion {
+                parent: i as u32,
+                component: cl.component,
+                requirement: Requirement {
+                    bucket: order.release_bucket,
+                    start: order.pegs_start,
+                    len: order.pegs_len,
+                    factor: cl.factor,
+                    quantity: segments.times(cl.factor)?,
+                },
             });
         }
     }
@@ -798,21 +1062,13 @@ fn merge_tail(pegs: &mut Vec<Peg>, start: usize) -> Result<usize, Overflow> {
 
 /// Nets a phantom against its on-hand stock and passes the rest of each
 /// requirement, with its pegs, to the components in the same bucket.
-fn plan_phantom(
-    s: &Scenario,
-    net: &Network,
-    i: usize,
-    mut rq: Vec<Requirement>,
-    result: &mut PlanResult,
-    reqs: &mut [Vec<Requirement>],
-    exceptions: &mut Vec<Exception>,
-) -> Result<(), ItemError> {
+fn plan_phantom(cx: &Context<'_>, arena: &[Peg], job: Job<'_>, batch: &mut Batch) -> Result<(), ItemError> {
+    let Context { s, net, pegging, .. } = *cx;
+    let Job { item: i, mut rq, rows, .. } = job;
+    let Batch { pegs, exceptions, explosions, .. } = batch;
     let periods = s.calendar.len();
     let mut unsupplied = Decimal::ZERO;
     let mut first_unsupplied = None;
-    let range = i * periods..(i + 1) * periods;
-    let PlanResult { records, pegs, pegging, .. } = result;
-    let pegging = *pegging;
     rq.sort_by_key(|r| r.bucket);
     let mut stock = s.items[i].on_hand;
     let mut next_req = 0;
@@ -821,7 +1077,7 @@ fn plan_phantom(
         // What this bucket passes on is appended to the arena, then merged.
         let pass_on = pegs.len();
         // Without pegging, parents added their requirements here directly.
-        let mut gross = records.gross[range.start + t];
+        let mut gross = rows.gross[t];
         let mut net_qty = Decimal::ZERO;
         while next_req < rq.len() && rq[next_req].bucket as usize == t {
             let r = rq[next_req];
@@ -831,7 +1087,7 @@ fn plan_phantom(
                 continue;
             }
             for k in r.start..r.start + r.len {
-                let seg = pegs[k as usize];
+                let seg = arena[k as usize];
                 let quantity = mul(seg.quantity, r.factor)?;
                 let from_stock = min(quantity, stock);
                 stock = sub(stock, from_stock)?;
@@ -848,14 +1104,22 @@ fn plan_phantom(
             stock = sub(stock, from_stock)?;
             net_qty = sub(gross, from_stock)?;
         }
-        let at = range.start + t;
-        records.gross[at] = gross;
-        records.net[at] = net_qty;
-        records.projected_available[at] = stock;
+        rows.gross[t] = gross;
+        rows.net[t] = net_qty;
+        rows.projected_available[t] = stock;
         if !pegging && !net_qty.is_zero() {
             for cl in components {
-                let at = cl.component as usize * periods + t;
-                records.gross[at] = add(records.gross[at], mul(net_qty, cl.factor)?)?;
+                explosions.push(Explosion {
+                    parent: i as u32,
+                    component: cl.component,
+                    requirement: Requirement {
+                        bucket: t as u32,
+                        start: GROSS_ONLY,
+                        len: 0,
+                        factor: cl.factor,
+                        quantity: mul(net_qty, cl.factor)?,
+                    },
+                });
             }
         }
         if pegs.len() > pass_on {
@@ -863,12 +1127,16 @@ fn plan_phantom(
             let len = merge_tail(pegs, start)? as u32;
             let segments = ScaledSum::of(&pegs[start..]);
             for cl in components {
-                reqs[cl.component as usize].push(Requirement {
-                    bucket: t as u32,
-                    start: start as u32,
-                    len,
-                    factor: cl.factor,
-                    quantity: segments.times(cl.factor)?,
+                explosions.push(Explosion {
+                    parent: i as u32,
+                    component: cl.component,
+                    requirement: Requirement {
+                        bucket: t as u32,
+                        start: start as u32,
+                        len,
+                        factor: cl.factor,
+                        quantity: segments.times(cl.factor)?,
+                    },
                 });
             }
         }
@@ -880,7 +1148,7 @@ fn plan_phantom(
     if let Some(t) = first_unsupplied {
         let item = &s.items[i];
         let date = s.calendar.bucket_start(t);
-        exceptions.push(Exception {
+        exceptions.push((i as u32, Pending::Ready(Exception {
             item: i as u32,
             kind: ExceptionKind::PhantomWithoutComponents,
             reference: item.id.clone(),
@@ -892,7 +1160,7 @@ fn plan_phantom(
                 fmt_qty(unsupplied),
                 date
             ),
-        });
+        })));
     }
     Ok(())
 }
