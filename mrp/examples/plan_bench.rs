@@ -27,6 +27,16 @@ fn thread_cpu() -> Duration {
     Duration::from_nanos(text.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0))
 }
 
+/// CPU time of the whole process (every thread, user and system), from
+/// `/proc/self/stat`, in clock ticks of 10 ms.
+fn process_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let fields: Vec<&str> = text.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks = |k: usize| fields.get(k).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut scenario_path = None;
@@ -62,11 +72,14 @@ fn main() {
 
     let t = Instant::now();
     let cpu = thread_cpu();
+    let all_cpu = process_cpu();
     let plan = mrp::plan_network_with(&scenario, &network, mrp::PlanOptions { pegging }).expect("planned");
     let planned = t.elapsed();
     let plan_cpu = thread_cpu() - cpu;
+    let plan_all_cpu = process_cpu() - all_cpu;
 
     let t = Instant::now();
+    let write_cpu = process_cpu();
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&output).expect("creating the output"));
     let doc = mrp::ResultDocument::new(&scenario, &plan);
     let doc = match &mask {
@@ -77,14 +90,17 @@ fn main() {
     out.write_all(b"\n").and_then(|()| out.flush()).expect("writing");
     drop(out);
     let written = t.elapsed();
+    let write_cpu = process_cpu() - write_cpu;
 
     eprintln!(
-        "timings: read {:.3} s, parse+validate {:.3} s, plan {:.3} s (on CPU {:.3} s), write {:.3} s, total {:.3} s; peak memory {} MiB; {} items, {} bom lines, {} planned orders",
+        "timings: read {:.3} s, parse+validate {:.3} s, plan {:.3} s (CPU: planning thread {:.3} s, all threads {:.2} s), write {:.3} s (CPU {:.2} s), total {:.3} s; peak memory {} MiB; {} items, {} bom lines, {} planned orders",
         read.as_secs_f64(),
         parsed.as_secs_f64(),
         planned.as_secs_f64(),
         plan_cpu.as_secs_f64(),
+        plan_all_cpu.as_secs_f64(),
         written.as_secs_f64(),
+        write_cpu.as_secs_f64(),
         started.elapsed().as_secs_f64(),
         peak_memory().map_or(0, |b| b >> 20),
         scenario.items.len(),

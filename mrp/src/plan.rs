@@ -89,7 +89,8 @@ pub struct PlannedOrder {
     pub due_bucket: u32,
     /// Order quantity.
     pub quantity: Decimal,
-    /// `pegs[pegs_start..pegs_start + pegs_len]` of the result.
+    /// `pegs[pegs_chunk][pegs_start..pegs_start + pegs_len]` of the result.
+    pegs_chunk: u32,
     pegs_start: u32,
     pegs_len: u32,
 }
@@ -218,7 +219,9 @@ impl Records {
 pub struct PlanResult {
     /// Planned orders in planning order (low-level code, item, due bucket).
     pub planned_orders: Vec<PlannedOrder>,
-    pegs: Vec<Peg>,
+    /// The peg arena, in chunks: independent demand, then what each batch of
+    /// planning produced (moved here whole, never copied).
+    pegs: Vec<Vec<Peg>>,
     /// Every item's MRP record.
     pub records: Records,
     /// Low-level code of every item.
@@ -249,11 +252,19 @@ impl PlanResult {
     }
 }
 
-fn order_pegs<'a>(pegs: &'a [Peg], order: &PlannedOrder) -> &'a [Peg] {
+fn order_pegs<'a>(pegs: &'a [Vec<Peg>], order: &PlannedOrder) -> &'a [Peg] {
     if order.pegs_len == 0 {
         return &[];
     }
-    &pegs[order.pegs_start as usize..(order.pegs_start + order.pegs_len) as usize]
+    local_pegs(&pegs[order.pegs_chunk as usize], order)
+}
+
+/// An order's pegs in the arena chunk that holds them.
+fn local_pegs<'a>(chunk: &'a [Peg], order: &PlannedOrder) -> &'a [Peg] {
+    if order.pegs_len == 0 {
+        return &[];
+    }
+    &chunk[order.pegs_start as usize..(order.pegs_start + order.pegs_len) as usize]
 }
 
 /// Plans a scenario (validating it first).
@@ -278,13 +289,14 @@ impl Default for PlanOptions {
 }
 
 /// A requirement on an item: `quantity` in `bucket`, serving the segments
-/// `pegs[start..start + len]` of the result's peg arena, each scaled by
+/// `pegs[chunk][start..start + len]` of the result's peg arena, each scaled by
 /// `factor`. The segments are a parent order's pegs, a phantom's passed-on
 /// pegs, or independent demand (factor 1): referencing them instead of
 /// copying keeps explosion proportional to BOM lines, not to pegs.
 #[derive(Debug, Clone, Copy)]
 struct Requirement {
     bucket: u32,
+    chunk: u32,
     start: u32,
     len: u32,
     factor: Decimal,
@@ -344,6 +356,7 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
 
     let mut records = Records::new(n, periods);
     let mut planned_orders = Vec::new();
+    let mut pegs = vec![pegs];
     let mut rows = records.rows();
     let cx = Context { s, net, receipts: &receipts, pegging: options.pegging };
     let mut batches = [Batch::default(), Batch::default()];
@@ -499,8 +512,8 @@ struct Explosion {
 /// One thread's share of a round, planned into buffers of its own.
 #[derive(Default)]
 struct Batch {
-    /// Planned orders, numbered in the batch (`number` is set at the commit);
-    /// `pegs_start` indexes `pegs`.
+    /// Planned orders, numbered in the batch (`number` and `pegs_chunk` are
+    /// set at the commit); `pegs_start` indexes `pegs`.
     orders: Vec<PlannedOrder>,
     pegs: Vec<Peg>,
     exceptions: Vec<(u32, Pending)>,
@@ -511,7 +524,7 @@ struct Batch {
 
 impl Batch {
     /// Plans the jobs in order, stopping at the first that fails.
-    fn plan(&mut self, cx: &Context<'_>, arena: &[Peg], jobs: Vec<Job<'_>>) {
+    fn plan(&mut self, cx: &Context<'_>, arena: &[Vec<Peg>], jobs: Vec<Job<'_>>) {
         for job in jobs {
             let i = job.item;
             let (orders, pegs, exceptions, explosions) =
@@ -534,34 +547,35 @@ impl Batch {
     }
 
     /// Appends the batch to the result in planning sequence and empties it:
-    /// numbers its orders, moves its pegs into the arena, passes its
+    /// numbers its orders, moves its pegs into the arena as a new chunk, passes its
     /// explosions on and files its exceptions. Returns the batch's error, or
     /// the error of an explosion whose sum left the decimal range.
     fn commit(
         &mut self,
         s: &Scenario,
         planned_orders: &mut Vec<PlannedOrder>,
-        pegs: &mut Vec<Peg>,
+        pegs: &mut Vec<Vec<Peg>>,
         reqs: &mut [Vec<Requirement>],
         rows: &mut [Option<ItemRows<'_>>],
         exceptions: &mut Vec<Exception>,
     ) -> Result<(), PlanError> {
         let first_order = planned_orders.len();
-        let peg_base = u32::try_from(pegs.len()).expect("fewer than 2^32 pegs");
-        pegs.extend_from_slice(&self.pegs);
+        let chunk = pegs.len() as u32;
+        if !self.pegs.is_empty() {
+            // The next round is about as large: room for it up front saves
+            // regrowing (only the part it fills is ever touched).
+            let room = self.pegs.len() + self.pegs.len() / 4;
+            pegs.push(std::mem::replace(&mut self.pegs, Vec::with_capacity(room)));
+        }
         for (k, mut order) in self.orders.drain(..).enumerate() {
             order.number = (first_order + k + 1) as u32;
-            if order.pegs_len > 0 {
-                order.pegs_start += peg_base;
-            }
+            order.pegs_chunk = chunk;
             planned_orders.push(order);
         }
         for explosion in self.explosions.drain(..) {
             let mut r = explosion.requirement;
             let c = explosion.component as usize;
-            if r.len > 0 {
-                r.start += peg_base;
-            }
+            r.chunk = chunk;
             if r.start == GROSS_ONLY {
                 // Without pegging: straight into the gross requirement.
                 let row = rows[c].as_mut().expect("components are planned after their parents");
@@ -597,7 +611,6 @@ impl Batch {
                 }
             });
         }
-        self.pegs.clear();
         match self.error.take() {
             None => Ok(()),
             Some((i, ItemError::Overflow)) => Err(overflow(s, i)),
@@ -730,7 +743,14 @@ fn independent_demand(
         let quantity = orders.max(forecast);
         if !quantity.is_zero() {
             let len = (pegs.len() - start) as u32;
-            reqs[item as usize].push(Requirement { bucket, start: start as u32, len, factor: Decimal::ONE, quantity });
+            reqs[item as usize].push(Requirement {
+                bucket,
+                chunk: 0,
+                start: start as u32,
+                len,
+                factor: Decimal::ONE,
+                quantity,
+            });
         }
         k = end;
     }
@@ -794,7 +814,7 @@ fn receipts_by_item(s: &Scenario, net: &Network, exceptions: &mut Vec<Exception>
 
 /// Nets, lot-sizes, offsets, pegs and explodes one make or buy item into
 /// `batch`; requirement segments are read from `arena`.
-fn plan_item(cx: &Context<'_>, arena: &[Peg], job: Job<'_>, batch: &mut Batch) -> Result<(), ItemError> {
+fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Batch) -> Result<(), ItemError> {
     let Context { s, net, .. } = *cx;
     let Job { item: i, mut rq, rows, .. } = job;
     let receipts = &cx.receipts[i][..];
@@ -871,6 +891,7 @@ fn plan_item(cx: &Context<'_>, arena: &[Peg], job: Job<'_>, batch: &mut Batch) -
                     release_bucket: release as u32,
                     due_bucket: t as u32,
                     quantity: piece,
+                    pegs_chunk: 0,
                     pegs_start: u32::MAX,
                     pegs_len: 0,
                 });
@@ -882,8 +903,9 @@ fn plan_item(cx: &Context<'_>, arena: &[Peg], job: Job<'_>, batch: &mut Batch) -
 
         while result_pegging && next_req < rq.len() && rq[next_req].bucket as usize == t {
             let r = rq[next_req];
-            for k in r.start..r.start + r.len {
-                let seg = arena[k as usize];
+            let segments =
+                if r.len == 0 { &[][..] } else { &arena[r.chunk as usize][r.start as usize..][..r.len as usize] };
+            for &seg in segments {
                 allocate(seg.target, mul(seg.quantity, r.factor)?, &mut queue, planned_orders, pegs)?;
             }
             next_req += 1;
@@ -926,6 +948,7 @@ fn plan_item(cx: &Context<'_>, arena: &[Peg], job: Job<'_>, batch: &mut Batch) -
                     parent: i as u32,
                     component: cl.component,
                     requirement: Requirement {
+                        chunk: 0,
                         bucket: order.release_bucket,
                         start: GROSS_ONLY,
                         len: 0,
@@ -938,12 +961,13 @@ fn plan_item(cx: &Context<'_>, arena: &[Peg], job: Job<'_>, batch: &mut Batch) -
         return Ok(());
     }
     for order in &planned_orders[first_order..] {
-        let segments = ScaledSum::of(order_pegs(pegs, order));
+        let segments = ScaledSum::of(local_pegs(pegs, order));
         for cl in components {
             explosions.push(Explosion {
                 parent: i as u32,
                 component: cl.component,
                 requirement: Requirement {
+                    chunk: 0,
                     bucket: order.release_bucket,
                     start: order.pegs_start,
                     len: order.pegs_len,
@@ -1062,7 +1086,7 @@ fn merge_tail(pegs: &mut Vec<Peg>, start: usize) -> Result<usize, Overflow> {
 
 /// Nets a phantom against its on-hand stock and passes the rest of each
 /// requirement, with its pegs, to the components in the same bucket.
-fn plan_phantom(cx: &Context<'_>, arena: &[Peg], job: Job<'_>, batch: &mut Batch) -> Result<(), ItemError> {
+fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Batch) -> Result<(), ItemError> {
     let Context { s, net, pegging, .. } = *cx;
     let Job { item: i, mut rq, rows, .. } = job;
     let Batch { pegs, exceptions, explosions, .. } = batch;
@@ -1086,8 +1110,9 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Peg], job: Job<'_>, batch: &mut Batch
                 next_req += 1;
                 continue;
             }
-            for k in r.start..r.start + r.len {
-                let seg = arena[k as usize];
+            let segments =
+                if r.len == 0 { &[][..] } else { &arena[r.chunk as usize][r.start as usize..][..r.len as usize] };
+            for &seg in segments {
                 let quantity = mul(seg.quantity, r.factor)?;
                 let from_stock = min(quantity, stock);
                 stock = sub(stock, from_stock)?;
@@ -1113,6 +1138,7 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Peg], job: Job<'_>, batch: &mut Batch
                     parent: i as u32,
                     component: cl.component,
                     requirement: Requirement {
+                        chunk: 0,
                         bucket: t as u32,
                         start: GROSS_ONLY,
                         len: 0,
@@ -1131,6 +1157,7 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Peg], job: Job<'_>, batch: &mut Batch
                     parent: i as u32,
                     component: cl.component,
                     requirement: Requirement {
+                        chunk: 0,
                         bucket: t as u32,
                         start: start as u32,
                         len,

@@ -417,6 +417,20 @@ fn a_tiny_max_is_refused_instead_of_exploding() {
     assert!(matches!(plan(&s), Err(PlanError::TooManyOrders { .. })));
 }
 
+/// The same plan, whatever the chunks of the peg arena.
+fn assert_same_plan(a: &PlanResult, b: &PlanResult) {
+    let view = |p: &PlanResult| {
+        p.planned_orders
+            .iter()
+            .map(|o| (o.number, o.item, o.kind, o.release_bucket, o.due_bucket, o.quantity, p.pegging(o).to_vec()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(view(a), view(b));
+    assert_eq!(a.records, b.records);
+    assert_eq!(a.exceptions, b.exceptions);
+    assert_eq!((&a.low_level_code, a.pegging), (&b.low_level_code, b.pegging));
+}
+
 #[test]
 fn planning_in_rounds_on_threads_gives_the_plan_of_one_item_after_another() {
     // Tiny rounds on two threads against one round per level on this thread:
@@ -429,7 +443,7 @@ fn planning_in_rounds_on_threads_gives_the_plan_of_one_item_after_another() {
             let one_by_one = plan_in_rounds(&s, &net, options, Rounds { work: usize::MAX / 4, parallel: usize::MAX });
             let threaded = plan_in_rounds(&s, &net, options, Rounds { work: 300, parallel: 0 });
             let (a, b) = (one_by_one.unwrap(), threaded.unwrap());
-            assert_eq!(a, b);
+            assert_same_plan(&a, &b);
             assert!(!a.exceptions.is_empty() && a.planned_orders.len() > 1000);
         }
     }
@@ -451,6 +465,6 @@ fn errors_on_threads_are_those_of_planning_one_item_after_another() {
         let one_by_one = plan_in_rounds(&s, &net, options, Rounds { work: usize::MAX / 4, parallel: usize::MAX });
         let threaded = plan_in_rounds(&s, &net, options, Rounds { work: 1, parallel: 0 });
         assert!(one_by_one.is_err());
-        assert_eq!(one_by_one, threaded);
+        assert_eq!(one_by_one.unwrap_err(), threaded.unwrap_err());
     }
 }
