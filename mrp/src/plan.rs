@@ -873,10 +873,18 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
             let quantity = lot::lot_size(&item.lot, &cx)?;
             planned_receipts[t] = quantity;
             pab = add(avail, quantity)?;
-            let pieces = lot::split_by_max(quantity, item.lot.max, MAX_SPLIT_ORDERS)
-                .ok_or(ItemError::TooManyOrders { quantity, bucket: t })?;
+            // One order, unless `lot.max` splits it (no allocation for the usual case).
+            let split;
+            let pieces: &[Decimal] = match item.lot.max {
+                Some(max) if less(max, quantity) => {
+                    split = lot::split_by_max(quantity, Some(max), MAX_SPLIT_ORDERS)
+                        .ok_or(ItemError::TooManyOrders { quantity, bucket: t })?;
+                    &split
+                }
+                _ => std::slice::from_ref(&quantity),
+            };
             let release = t.saturating_sub(lead_time);
-            for piece in pieces {
+            for &piece in pieces {
                 planned_releases[release] = add(planned_releases[release], piece)?;
                 if t < lead_time {
                     let should = cal.start - chrono::Days::new(((lead_time - t) as u64) * u64::from(cal.bucket_days));
@@ -1070,7 +1078,11 @@ fn merge_tail(pegs: &mut Vec<Peg>, start: usize) -> Result<usize, Overflow> {
     if tail.windows(2).all(|w| w[0].target.key() < w[1].target.key()) {
         return Ok(tail.len());
     }
-    tail.sort_by_key(|p| p.target.key());
+    if tail.len() <= 32 {
+        insertion_sort(tail);
+    } else {
+        tail.sort_by_key(|p| p.target.key());
+    }
     let mut last = 0;
     for k in 1..tail.len() {
         if tail[k].target == tail[last].target {
@@ -1082,6 +1094,22 @@ fn merge_tail(pegs: &mut Vec<Peg>, start: usize) -> Result<usize, Overflow> {
     }
     pegs.truncate(start + last + 1);
     Ok(last + 1)
+}
+
+/// Sorts a few pegs by target, stably, in place: most tails are short and
+/// nearly in order (a few sorted runs), where this beats the general sort
+/// and needs no scratch memory.
+fn insertion_sort(pegs: &mut [Peg]) {
+    for k in 1..pegs.len() {
+        let peg = pegs[k];
+        let key = peg.target.key();
+        let mut at = k;
+        while at > 0 && pegs[at - 1].target.key() > key {
+            pegs[at] = pegs[at - 1];
+            at -= 1;
+        }
+        pegs[at] = peg;
+    }
 }
 
 /// Nets a phantom against its on-hand stock and passes the rest of each
