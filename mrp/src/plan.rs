@@ -397,9 +397,40 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
             first_batch.plan(&cx, &pegs, jobs);
             second_batch.plan(&cx, &pegs, second);
         }
-        for batch in &mut batches {
-            batch.commit(s, &mut planned_orders, &mut pegs, &mut reqs, &mut rows, &mut exceptions)?;
-        }
+        // Commit: the explosions are passed on (on a second thread when
+        // there are many) while the orders, pegs and exceptions are filed.
+        let [first_batch, second_batch] = &mut batches;
+        let first_chunk = pegs.len() as u32;
+        let second_chunk = first_chunk + u32::from(!first_batch.pegs.is_empty());
+        let mut first_explosions = std::mem::take(&mut first_batch.explosions);
+        let mut second_explosions = std::mem::take(&mut second_batch.explosions);
+        let mut pass_both = || {
+            let first = pass_on(&mut first_explosions, first_chunk, &mut reqs, &mut rows);
+            let second = pass_on(&mut second_explosions, second_chunk, &mut reqs, &mut rows);
+            (first, second)
+        };
+        let (first_passed, second_passed) = if work >= rounds.parallel {
+            std::thread::scope(|scope| {
+                let helper = scope.spawn(pass_both);
+                first_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+                second_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+                helper.join().expect("a planning thread panicked")
+            })
+        } else {
+            let passed = pass_both();
+            first_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+            second_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+            passed
+        };
+        first_batch.explosions = first_explosions;
+        second_batch.explosions = second_explosions;
+        // The first failure in planning sequence: an explosion of the first
+        // batch (only items before its failed one have any), its failed item,
+        // then the same for the second.
+        first_passed.map_err(|parent| overflow(s, parent as usize))?;
+        first_batch.take_error(s)?;
+        second_passed.map_err(|parent| overflow(s, parent as usize))?;
+        second_batch.take_error(s)?;
     }
     drop(rows);
     exceptions.sort_by_key(|e: &Exception| e.item);
@@ -518,6 +549,8 @@ struct Batch {
     pegs: Vec<Peg>,
     exceptions: Vec<(u32, Pending)>,
     explosions: Vec<Explosion>,
+    /// Room to sort an item's requirements in.
+    scratch: Vec<Requirement>,
     /// The first item that failed, with why; the batch stops there.
     error: Option<(usize, ItemError)>,
 }
@@ -546,19 +579,17 @@ impl Batch {
         }
     }
 
-    /// Appends the batch to the result in planning sequence and empties it:
-    /// numbers its orders, moves its pegs into the arena as a new chunk, passes its
-    /// explosions on and files its exceptions. Returns the batch's error, or
-    /// the error of an explosion whose sum left the decimal range.
-    fn commit(
+    /// Appends the batch's orders, pegs and exceptions to the result in
+    /// planning sequence: numbers the orders, moves the pegs into the arena as
+    /// a new chunk and writes the past-due release messages, which name the
+    /// orders. (The explosions are passed on by [`pass_on`].)
+    fn file(
         &mut self,
         s: &Scenario,
         planned_orders: &mut Vec<PlannedOrder>,
         pegs: &mut Vec<Vec<Peg>>,
-        reqs: &mut [Vec<Requirement>],
-        rows: &mut [Option<ItemRows<'_>>],
         exceptions: &mut Vec<Exception>,
-    ) -> Result<(), PlanError> {
+    ) {
         let first_order = planned_orders.len();
         let chunk = pegs.len() as u32;
         if !self.pegs.is_empty() {
@@ -571,19 +602,6 @@ impl Batch {
             order.number = (first_order + k + 1) as u32;
             order.pegs_chunk = chunk;
             planned_orders.push(order);
-        }
-        for explosion in self.explosions.drain(..) {
-            let mut r = explosion.requirement;
-            let c = explosion.component as usize;
-            r.chunk = chunk;
-            if r.start == GROSS_ONLY {
-                // Without pegging: straight into the gross requirement.
-                let row = rows[c].as_mut().expect("components are planned after their parents");
-                let g = &mut row.gross[r.bucket as usize];
-                *g = add(*g, r.quantity).map_err(|_| overflow(s, explosion.parent as usize))?;
-            } else {
-                reqs[c].push(r);
-            }
         }
         let cal = &s.calendar;
         for (item, pending) in self.exceptions.drain(..) {
@@ -611,6 +629,10 @@ impl Batch {
                 }
             });
         }
+    }
+
+    /// The batch's failure, if it had one, as the planning error.
+    fn take_error(&mut self, s: &Scenario) -> Result<(), PlanError> {
         match self.error.take() {
             None => Ok(()),
             Some((i, ItemError::Overflow)) => Err(overflow(s, i)),
@@ -623,6 +645,31 @@ impl Batch {
             }),
         }
     }
+}
+
+/// Passes a batch's explosions on, in order, and empties the list: each
+/// requirement (its segments in arena chunk `chunk`) to its component, or
+/// without pegging the quantity into the component's gross requirement.
+/// Stops at a sum that leaves the decimal range and returns its parent.
+fn pass_on(
+    explosions: &mut Vec<Explosion>,
+    chunk: u32,
+    reqs: &mut [Vec<Requirement>],
+    rows: &mut [Option<ItemRows<'_>>],
+) -> Result<(), u32> {
+    for explosion in explosions.drain(..) {
+        let mut r = explosion.requirement;
+        let c = explosion.component as usize;
+        r.chunk = chunk;
+        if r.start == GROSS_ONLY {
+            let row = rows[c].as_mut().expect("components are planned after their parents");
+            let g = &mut row.gross[r.bucket as usize];
+            *g = add(*g, r.quantity).map_err(|_| explosion.parent)?;
+        } else {
+            reqs[c].push(r);
+        }
+    }
+    Ok(())
 }
 
 /// `Requirement::start` of an explosion without pegging (no segments).
@@ -822,7 +869,7 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
     let cal = &s.calendar;
     let periods = cal.len();
     let result_pegging = cx.pegging;
-    let Batch { orders: planned_orders, pegs, exceptions, explosions, .. } = batch;
+    let Batch { orders: planned_orders, pegs, exceptions, explosions, scratch, .. } = batch;
     let ItemRows {
         gross,
         scheduled_receipts: scheduled,
@@ -832,7 +879,7 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
         planned_releases,
     } = rows;
 
-    rq.sort_by_key(|r| r.bucket);
+    sort_by_bucket(&mut rq, periods, scratch);
     for r in &rq {
         gross[r.bucket as usize] = add(gross[r.bucket as usize], r.quantity)?;
     }
@@ -1096,6 +1143,30 @@ fn merge_tail(pegs: &mut Vec<Peg>, start: usize) -> Result<usize, Overflow> {
     Ok(last + 1)
 }
 
+/// Sorts requirements by bucket, stably (a counting sort: there are few
+/// buckets and, at the bottom of a large plant, thousands of requirements
+/// per item); `scratch` is reused from item to item.
+fn sort_by_bucket(rq: &mut Vec<Requirement>, periods: usize, scratch: &mut Vec<Requirement>) {
+    if rq.windows(2).all(|w| w[0].bucket <= w[1].bucket) {
+        return;
+    }
+    let mut starts = vec![0usize; periods + 1];
+    for r in rq.iter() {
+        starts[r.bucket as usize + 1] += 1;
+    }
+    for t in 0..periods {
+        starts[t + 1] += starts[t];
+    }
+    scratch.clear();
+    scratch.resize(rq.len(), rq[0]);
+    for r in rq.iter() {
+        let at = &mut starts[r.bucket as usize];
+        scratch[*at] = *r;
+        *at += 1;
+    }
+    std::mem::swap(rq, scratch);
+}
+
 /// Sorts a few pegs by target, stably, in place: most tails are short and
 /// nearly in order (a few sorted runs), where this beats the general sort
 /// and needs no scratch memory.
@@ -1117,11 +1188,11 @@ fn insertion_sort(pegs: &mut [Peg]) {
 fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Batch) -> Result<(), ItemError> {
     let Context { s, net, pegging, .. } = *cx;
     let Job { item: i, mut rq, rows, .. } = job;
-    let Batch { pegs, exceptions, explosions, .. } = batch;
+    let Batch { pegs, exceptions, explosions, scratch, .. } = batch;
     let periods = s.calendar.len();
     let mut unsupplied = Decimal::ZERO;
     let mut first_unsupplied = None;
-    rq.sort_by_key(|r| r.bucket);
+    sort_by_bucket(&mut rq, periods, scratch);
     let mut stock = s.items[i].on_hand;
     let mut next_req = 0;
     let components = net.components_of(i);
