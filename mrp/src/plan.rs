@@ -351,10 +351,15 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     let mut reqs: Vec<Vec<Requirement>> = (0..n).map(|_| Vec::new()).collect();
     let mut pegs = Vec::new();
 
-    independent_demand(s, net, &mut reqs, &mut pegs, &mut exceptions).map_err(|(i, _)| overflow(s, i))?;
+    // The records (six zeroed decimals per item and bucket, hundreds of
+    // megabytes for a large plant) are laid out meanwhile on a second thread.
+    let (mut records, demand) = std::thread::scope(|scope| {
+        let records = scope.spawn(|| Records::new(n, periods));
+        let demand = independent_demand(s, net, &mut reqs, &mut pegs, &mut exceptions);
+        (records.join().expect("laying out the records panicked"), demand)
+    });
+    demand.map_err(|(i, _)| overflow(s, i))?;
     let receipts = receipts_by_item(s, net, &mut exceptions);
-
-    let mut records = Records::new(n, periods);
     let mut planned_orders = Vec::new();
     let mut pegs = vec![pegs];
     let mut rows = records.rows();
