@@ -473,15 +473,21 @@ impl<'a> Texts<'a> {
         ];
         for (key, values) in rows {
             buf.extend_from_slice(key);
-            for (t, q) in values.iter().enumerate() {
-                if t > 0 {
-                    buf.push(b',');
+            // Each value with a comma after it; the last comma becomes the `]`.
+            // Most cells are zero: those are one fixed copy.
+            for q in values {
+                if q.is_zero() {
+                    buf.extend_from_slice(b"\"0\",");
+                } else {
+                    buf.push(b'"');
+                    write_decimal(buf, *q);
+                    buf.extend_from_slice(b"\",");
                 }
-                buf.push(b'"');
-                write_decimal(buf, *q);
-                buf.push(b'"');
             }
-            buf.push(b']');
+            match buf.last_mut() {
+                Some(last) if !values.is_empty() => *last = b']',
+                _ => buf.push(b']'),
+            }
         }
         buf.push(b'}');
     }
@@ -628,6 +634,16 @@ fn format_u64(mut value: u64, out: &mut [u8; 20]) -> usize {
 
 /// Appends a whole number in decimal.
 fn write_u64(buf: &mut Vec<u8>, value: u64) {
+    // Small numbers (most quantities) without the general loop and copy.
+    if value < 10 {
+        buf.push(b'0' + value as u8);
+        return;
+    }
+    if value < 100 {
+        let pair = value as usize * 2;
+        buf.extend_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        return;
+    }
     let mut digits = [0u8; 20];
     let len = format_u64(value, &mut digits);
     buf.extend_from_slice(&digits[20 - len..]);
