@@ -1066,7 +1066,7 @@ impl<'a> ScaledSum<'a> {
 }
 
 /// Takes `quantity` for `target` from the head of the supply queue; pegs it to
-/// planned orders, and closes each order's pegging as it is used up.
+/// planned orders (their pegs stay in target order, see [`add_peg`]).
 fn allocate(
     target: PegTarget,
     mut quantity: Decimal,
@@ -1084,9 +1084,6 @@ fn allocate(
             }
             supply.remaining = sub(supply.remaining, quantity)?;
             if supply.remaining.is_zero() {
-                if let Some(o) = supply.order {
-                    merge_pegs(planned_orders, pegs, o)?;
-                }
                 queue.head += 1;
             }
             return Ok(());
@@ -1100,9 +1097,6 @@ fn allocate(
         }
         supply.remaining = sub(supply.remaining, take)?;
         quantity = sub(quantity, take)?;
-        if let Some(o) = supply.order {
-            merge_pegs(planned_orders, pegs, o)?;
-        }
         queue.head += 1;
     }
     // Netting makes cumulative supply cover cumulative requirements, so the
@@ -1112,7 +1106,9 @@ fn allocate(
 }
 
 /// Pegs `quantity` of `order` (whose pegs are the newest in the arena) to
-/// `target`, adding to its last peg when that has the same target.
+/// `target`. An order's pegs are kept in target order with each target once:
+/// a new target is inserted in its place, a known one adds to its peg (so
+/// each target's quantities are summed in the order they come).
 #[inline]
 fn add_peg(
     order: &mut PlannedOrder,
@@ -1120,28 +1116,33 @@ fn add_peg(
     quantity: Decimal,
     pegs: &mut Vec<Peg>,
 ) -> Result<(), Overflow> {
-    if order.pegs_start == u32::MAX {
+    let peg = Peg { target, quantity };
+    if order.pegs_len == 0 {
         order.pegs_start = pegs.len() as u32;
-    }
-    match pegs.last_mut() {
-        Some(last) if order.pegs_len > 0 && last.target == target => {
-            last.quantity = add(last.quantity, quantity)?;
-        }
-        _ => {
-            pegs.push(Peg { target, quantity });
-            order.pegs_len += 1;
-        }
-    }
-    Ok(())
-}
-
-/// Sorts an order's pegs (the newest in the arena) and merges repeated targets.
-fn merge_pegs(planned_orders: &mut [PlannedOrder], pegs: &mut Vec<Peg>, o: usize) -> Result<(), Overflow> {
-    let order = &mut planned_orders[o];
-    if order.pegs_len < 2 {
+        order.pegs_len = 1;
+        pegs.push(peg);
         return Ok(());
     }
-    order.pegs_len = merge_tail(pegs, order.pegs_start as usize)? as u32;
+    let start = order.pegs_start as usize;
+    let key = target.key();
+    let last = pegs.last_mut().expect("the order has pegs");
+    // Demands mostly come in target order: the end is checked first.
+    match key.cmp(&last.target.key()) {
+        std::cmp::Ordering::Greater => pegs.push(peg),
+        std::cmp::Ordering::Equal => {
+            last.quantity = add(last.quantity, quantity)?;
+            return Ok(());
+        }
+        std::cmp::Ordering::Less => match pegs[start..].binary_search_by_key(&key, |p| p.target.key()) {
+            Ok(k) => {
+                let found = &mut pegs[start + k];
+                found.quantity = add(found.quantity, quantity)?;
+                return Ok(());
+            }
+            Err(k) => pegs.insert(start + k, peg),
+        },
+    }
+    order.pegs_len += 1;
     Ok(())
 }
 
