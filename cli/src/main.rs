@@ -221,7 +221,7 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<()> {
                 Some(m) => doc.only(m),
                 None => doc,
             };
-            serde_json::to_writer(&mut out, &doc).map_err(io::Error::from)?;
+            doc.write_json(&mut out)?;
             out.write_all(b"\n")?;
         }
         Format::Table => out.write_all(mrp::render_table(&scenario, &plan, mask.as_deref()).as_bytes())?,

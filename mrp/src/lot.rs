@@ -9,16 +9,155 @@ use crate::model::{Calendar, LotPolicy, LotRule};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Overflow;
 
+// Exact arithmetic with a fast path. Planning a large plant with pegging
+// does hundreds of millions of additions, subtractions, products and
+// comparisons, nearly all on quantities whose mantissa fits in an `i64`
+// (whole units, or a few decimals). Those are done on the aligned integer
+// mantissas; the result is the value and scale `Decimal` gives (`Decimal`
+// is exact whenever the result fits, and then keeps the larger scale for a
+// sum and the sum of the scales for a product). Anything else — a mantissa
+// beyond `i64`, an integer overflow, a scale above 28 — goes to `Decimal`,
+// which rounds in the 28th digit as before.
+
+/// `10^k` for `k` in `0..=18`.
+const POW10: [i64; 19] = {
+    let mut p = [1i64; 19];
+    let mut k = 1;
+    while k < 19 {
+        p[k] = p[k - 1] * 10;
+        k += 1;
+    }
+    p
+};
+
+/// The mantissa and scale of `d` if the mantissa fits in an `i64`.
+#[inline(always)]
+fn small(d: Decimal) -> Option<(i64, u32)> {
+    Some((i64::try_from(d.mantissa()).ok()?, d.scale()))
+}
+
+/// `mantissa × 10^-scale` (`scale` ≤ 28).
+#[inline(always)]
+fn decimal(mantissa: i64, scale: u32) -> Decimal {
+    let m = mantissa.unsigned_abs();
+    Decimal::from_parts(m as u32, (m >> 32) as u32, 0, mantissa < 0, scale)
+}
+
+/// `Σ quantities[k] × factor`, computed as `(Σ quantities[k]) × factor` when
+/// every quantity and the factor are non-negative and fit the fast path: then
+/// no partial sum or product of the term-by-term computation exceeds the
+/// total, so `Decimal` computes every step exactly, and both give the same
+/// value and scale (the largest scale of the quantities plus the factor's).
+/// `None` when that cannot be shown; the caller then sums term by term.
+pub(crate) fn exact_sum(quantities: impl Iterator<Item = Decimal>) -> Option<(i128, u32)> {
+    let mut sum: i128 = 0;
+    let mut scale = 0u32;
+    let mut any = false;
+    for q in quantities {
+        let (m, s) = small(q)?;
+        if m <= 0 {
+            return None;
+        }
+        any = true;
+        let m = i128::from(m);
+        if s > scale {
+            sum = sum.checked_mul(i128::from(*POW10.get((s - scale) as usize)?))?;
+            scale = s;
+            sum = sum.checked_add(m)?;
+        } else {
+            sum = sum.checked_add(m.checked_mul(i128::from(*POW10.get((scale - s) as usize)?))?)?;
+        }
+    }
+    any.then_some((sum, scale))
+}
+
+/// `sum × factor` for a sum from [`exact_sum`], if the fast path covers it.
+pub(crate) fn scale_exact_sum((sum, scale): (i128, u32), factor: Decimal) -> Option<Decimal> {
+    let (mf, sf) = small(factor)?;
+    if mf <= 0 || scale + sf > 28 {
+        return None;
+    }
+    let product = i64::try_from(sum.checked_mul(i128::from(mf))?).ok()?;
+    Some(decimal(product, scale + sf))
+}
+
+/// The mantissas of `a` and `b` at their common (larger) scale, if both fit in an `i64`.
+#[inline(always)]
+fn aligned(a: Decimal, b: Decimal) -> Option<(i64, i64, u32)> {
+    let (ma, sa) = small(a)?;
+    let (mb, sb) = small(b)?;
+    if sa == sb {
+        Some((ma, mb, sa))
+    } else if sa < sb {
+        Some((ma.checked_mul(*POW10.get((sb - sa) as usize)?)?, mb, sb))
+    } else {
+        Some((ma, mb.checked_mul(*POW10.get((sa - sb) as usize)?)?, sa))
+    }
+}
+
+/// `a + b`, exactly as `Decimal::checked_add`.
+#[inline(always)]
 pub(crate) fn add(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    // `Decimal` returns the other operand unchanged when one is zero.
+    if a.is_zero() {
+        return Ok(b);
+    }
+    if b.is_zero() {
+        return Ok(a);
+    }
+    if let Some((x, y, scale)) = aligned(a, b)
+        && let Some(sum) = x.checked_add(y)
+    {
+        return Ok(decimal(sum, scale));
+    }
     a.checked_add(b).ok_or(Overflow)
 }
 
+/// `a - b`, exactly as `Decimal::checked_sub`.
+#[inline(always)]
 pub(crate) fn sub(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    if a.is_zero() {
+        return Ok(if b.is_zero() { b } else { -b });
+    }
+    if b.is_zero() {
+        return Ok(a);
+    }
+    if let Some((x, y, scale)) = aligned(a, b)
+        && let Some(difference) = x.checked_sub(y)
+    {
+        return Ok(decimal(difference, scale));
+    }
     a.checked_sub(b).ok_or(Overflow)
 }
 
+/// `a × b`, exactly as `Decimal::checked_mul`.
+#[inline(always)]
 pub(crate) fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    if a.is_zero() || b.is_zero() {
+        return Ok(Decimal::ZERO);
+    }
+    if let (Some((ma, sa)), Some((mb, sb))) = (small(a), small(b))
+        && sa + sb <= 28
+        && let Some(product) = ma.checked_mul(mb)
+    {
+        return Ok(decimal(product, sa + sb));
+    }
     a.checked_mul(b).ok_or(Overflow)
+}
+
+/// Whether `a < b`.
+#[inline(always)]
+pub(crate) fn less(a: Decimal, b: Decimal) -> bool {
+    match aligned(a, b) {
+        Some((x, y, _)) => x < y,
+        None => a < b,
+    }
+}
+
+/// The smaller of `a` and `b` (`a` when they are equal), as `Ord::min`.
+#[inline(always)]
+pub(crate) fn min(a: Decimal, b: Decimal) -> Decimal {
+    if less(b, a) { b } else { a }
 }
 
 /// `quantity` rounded up to a whole multiple of `step` (> 0), exactly.
@@ -146,6 +285,74 @@ mod tests {
 
     fn cx<'a>(bucket: usize, avail: Decimal, ss: Decimal, gross: &'a [Decimal], sr: &'a [Decimal]) -> LotContext<'a> {
         LotContext { bucket, avail, safety_stock: ss, gross, scheduled: sr, eoq: Decimal::ZERO }
+    }
+
+    #[test]
+    fn fast_arithmetic_agrees_with_decimal() {
+        let mut values = vec![Decimal::ZERO, Decimal::ONE, Decimal::MAX, Decimal::MIN, Decimal::new(1, 28)];
+        let mantissas =
+            [0i64, 1, -1, 3, 7, 10, 25, 999, -1000, 123_456_789, 1 << 31, 1 << 40, i64::MAX, i64::MIN, -(1 << 62)];
+        for m in mantissas {
+            for scale in [0, 1, 2, 3, 5, 9, 14, 18, 19, 27, 28] {
+                values.push(Decimal::new(m, scale));
+            }
+        }
+        values.push(Decimal::from_i128_with_scale(1 << 80, 4));
+        values.push(Decimal::from_i128_with_scale(-(1 << 70), 0));
+        values.push(Decimal::from_parts(0, 0, 0, true, 0));
+        values.push(Decimal::from_parts(0, 0, 0, true, 3));
+        for &a in &values {
+            for &b in &values {
+                // Same value and same representation (scale, sign) as `Decimal`.
+                let same = |fast: Result<Decimal, Overflow>, slow: Option<Decimal>| match (fast, slow) {
+                    (Ok(f), Some(s)) => {
+                        f == s && f.scale() == s.scale() && f.is_sign_negative() == s.is_sign_negative()
+                    }
+                    (Err(_), None) => true,
+                    _ => false,
+                };
+                assert!(same(add(a, b), a.checked_add(b)), "{a:?} + {b:?}");
+                assert!(same(sub(a, b), a.checked_sub(b)), "{a:?} - {b:?}");
+                assert!(same(mul(a, b), a.checked_mul(b)), "{a:?} * {b:?}");
+                assert_eq!(less(a, b), a < b, "{a:?} < {b:?}");
+                let m = min(a, b);
+                let expected = std::cmp::Ord::min(a, b);
+                assert!(m == expected && m.scale() == expected.scale(), "min({a:?}, {b:?})");
+            }
+        }
+    }
+
+    #[test]
+    fn exact_sums_scale_like_term_by_term_sums() {
+        let lists: Vec<Vec<Decimal>> = vec![
+            vec![Decimal::new(5, 0), Decimal::new(125, 2), Decimal::new(3, 1)],
+            vec![Decimal::new(7, 0)],
+            vec![Decimal::new(1, 18), Decimal::new(i64::MAX, 0)],
+            vec![Decimal::new(i64::MAX / 2, 3), Decimal::new(i64::MAX / 2, 3), Decimal::new(9, 3)],
+            vec![Decimal::new(4, 27), Decimal::new(1, 0)],
+            vec![Decimal::new(0, 0), Decimal::new(1, 0)],
+            vec![Decimal::new(-1, 0), Decimal::new(2, 0)],
+            vec![],
+        ];
+        let factors = [
+            Decimal::ONE,
+            Decimal::new(103, 2),
+            Decimal::new(25, 1),
+            Decimal::new(3, 0),
+            Decimal::new(i64::MAX, 0),
+            Decimal::new(1, 5),
+        ];
+        for list in &lists {
+            for &f in &factors {
+                let term_by_term = list.iter().try_fold(Decimal::ZERO, |sum, q| add(sum, mul(*q, f)?));
+                if let Some(fast) = exact_sum(list.iter().copied()).and_then(|sum| scale_exact_sum(sum, f)) {
+                    let slow = term_by_term.unwrap();
+                    assert!(fast == slow && fast.scale() == slow.scale(), "{list:?} × {f}: {fast} vs {slow}");
+                }
+            }
+        }
+        assert!(exact_sum([Decimal::new(-1, 0), Decimal::new(2, 0)].into_iter()).is_none());
+        assert!(exact_sum(std::iter::empty()).is_none());
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! BOM explosion, phantoms, pegging and exception messages.
 //!
 //! Items are planned once each, in low-level-code order, so every dependent
-//! requirement is known before its item is netted.
+//! requirement is known before its item is netted. The items of one level
+//! do not depend on each other, so large levels are planned on two threads
+//! in rounds, each committed in planning sequence (see [`plan_network_with`]):
+//! the result is exactly that of planning the items one after another.
 //!
 //! Pegging is first-in-first-out: every requirement carries the independent
 //! demands (or safety-stock and lot-size reasons) it serves as *segments*; an
@@ -15,7 +18,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::lot::{self, LotContext, Overflow, add, mul, sub};
+use crate::lot::{self, LotContext, Overflow, add, less, min, mul, sub};
 use crate::model::*;
 use crate::parse::ScenarioError;
 use crate::validate::{Network, validate};
@@ -86,7 +89,8 @@ pub struct PlannedOrder {
     pub due_bucket: u32,
     /// Order quantity.
     pub quantity: Decimal,
-    /// `pegs[pegs_start..pegs_start + pegs_len]` of the result.
+    /// `pegs[pegs_chunk][pegs_start..pegs_start + pegs_len]` of the result.
+    pegs_chunk: u32,
     pegs_start: u32,
     pegs_len: u32,
 }
@@ -215,7 +219,9 @@ impl Records {
 pub struct PlanResult {
     /// Planned orders in planning order (low-level code, item, due bucket).
     pub planned_orders: Vec<PlannedOrder>,
-    pegs: Vec<Peg>,
+    /// The peg arena, in chunks: independent demand, then what each batch of
+    /// planning produced (moved here whole, never copied).
+    pegs: Vec<Vec<Peg>>,
     /// Every item's MRP record.
     pub records: Records,
     /// Low-level code of every item.
@@ -226,6 +232,19 @@ pub struct PlanResult {
     pub pegging: bool,
 }
 
+impl PegTarget {
+    /// A number ordered like the targets themselves (demands, then safety
+    /// stocks, then lot sizes, each by index), cheaper to compare in sorts.
+    #[inline]
+    fn key(self) -> u64 {
+        match self {
+            PegTarget::Demand(d) => u64::from(d),
+            PegTarget::SafetyStock(i) => 1 << 32 | u64::from(i),
+            PegTarget::LotSize(i) => 2 << 32 | u64::from(i),
+        }
+    }
+}
+
 impl PlanResult {
     /// The pegging of a planned order; the quantities add up to the order quantity.
     pub fn pegging(&self, order: &PlannedOrder) -> &[Peg] {
@@ -233,11 +252,19 @@ impl PlanResult {
     }
 }
 
-fn order_pegs<'a>(pegs: &'a [Peg], order: &PlannedOrder) -> &'a [Peg] {
+fn order_pegs<'a>(pegs: &'a [Vec<Peg>], order: &PlannedOrder) -> &'a [Peg] {
     if order.pegs_len == 0 {
         return &[];
     }
-    &pegs[order.pegs_start as usize..(order.pegs_start + order.pegs_len) as usize]
+    local_pegs(&pegs[order.pegs_chunk as usize], order)
+}
+
+/// An order's pegs in the arena chunk that holds them.
+fn local_pegs<'a>(chunk: &'a [Peg], order: &PlannedOrder) -> &'a [Peg] {
+    if order.pegs_len == 0 {
+        return &[];
+    }
+    &chunk[order.pegs_start as usize..(order.pegs_start + order.pegs_len) as usize]
 }
 
 /// Plans a scenario (validating it first).
@@ -262,13 +289,14 @@ impl Default for PlanOptions {
 }
 
 /// A requirement on an item: `quantity` in `bucket`, serving the segments
-/// `pegs[start..start + len]` of the result's peg arena, each scaled by
+/// `pegs[chunk][start..start + len]` of the result's peg arena, each scaled by
 /// `factor`. The segments are a parent order's pegs, a phantom's passed-on
 /// pegs, or independent demand (factor 1): referencing them instead of
 /// copying keeps explosion proportional to BOM lines, not to pegs.
 #[derive(Debug, Clone, Copy)]
 struct Requirement {
     bucket: u32,
+    chunk: u32,
     start: u32,
     len: u32,
     factor: Decimal,
@@ -294,48 +322,363 @@ pub fn plan_network(s: &Scenario, net: &Network) -> Result<PlanResult, PlanError
 }
 
 /// Plans a scenario whose network `validate` has built, with options.
+///
+/// Items of one low-level code only read what items of lower codes produced
+/// (their requirements, and the pegs those reference), so each level is
+/// planned in rounds of two batches of items, on two threads when the round
+/// is large enough. A batch plans into buffers of its own (orders, pegs,
+/// exceptions, explosions); the batches are then committed in planning
+/// sequence, which numbers the orders, moves their pegs into the result's
+/// arena and passes the requirements on, so the result is exactly that of
+/// planning the items one after another.
 pub fn plan_network_with(s: &Scenario, net: &Network, options: PlanOptions) -> Result<PlanResult, PlanError> {
+    plan_in_rounds(s, net, options, Rounds { work: ROUND_WORK, parallel: PARALLEL_WORK })
+}
+
+/// How levels are cut into rounds (tests use tiny rounds to exercise the threads).
+#[derive(Debug, Clone, Copy)]
+struct Rounds {
+    /// Work of each of the two batches of a round ([`ROUND_WORK`]).
+    work: usize,
+    /// Least work of a round planned on two threads ([`PARALLEL_WORK`]).
+    parallel: usize,
+}
+
+fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rounds) -> Result<PlanResult, PlanError> {
     let periods = s.calendar.len();
     let n = s.items.len();
     let mut exceptions = Vec::new();
     let mut reqs: Vec<Vec<Requirement>> = (0..n).map(|_| Vec::new()).collect();
     let mut pegs = Vec::new();
 
-    independent_demand(s, net, &mut reqs, &mut pegs, &mut exceptions).map_err(|(i, _)| overflow(s, i))?;
+    // The records (six zeroed decimals per item and bucket, hundreds of
+    // megabytes for a large plant) are laid out meanwhile on a second thread.
+    let (mut records, demand) = std::thread::scope(|scope| {
+        let records = scope.spawn(|| Records::new(n, periods));
+        let demand = independent_demand(s, net, &mut reqs, &mut pegs, &mut exceptions);
+        (records.join().expect("laying out the records panicked"), demand)
+    });
+    demand.map_err(|(i, _)| overflow(s, i))?;
     let receipts = receipts_by_item(s, net, &mut exceptions);
-
-    let mut result = PlanResult {
-        planned_orders: Vec::new(),
-        pegs,
-        records: Records::new(n, periods),
-        low_level_code: net.low_level_code.clone(),
-        exceptions: Vec::new(),
-        pegging: options.pegging,
-    };
-    let mut scratch = Vec::new();
-    for &i in &net.sequence {
-        let i = i as usize;
-        let item_reqs = std::mem::take(&mut reqs[i]);
-        let planned = if s.items[i].source == Source::Phantom {
-            plan_phantom(s, net, i, item_reqs, &mut result, &mut reqs, &mut exceptions)
+    let mut planned_orders = Vec::new();
+    let mut pegs = vec![pegs];
+    let mut rows = records.rows();
+    let cx = Context { s, net, receipts: &receipts, pegging: options.pegging };
+    let mut batches = [Batch::default(), Batch::default()];
+    let sequence = &net.sequence;
+    let mut k = 0;
+    while k < sequence.len() {
+        // A round: items of one level, up to about twice ROUND_WORK of
+        // requirement segments, split in two batches of about equal work.
+        let level = net.low_level_code[sequence[k] as usize];
+        let mut jobs: Vec<Job<'_>> = Vec::new();
+        let mut work = 0;
+        while k < sequence.len() && net.low_level_code[sequence[k] as usize] == level && work < 2 * rounds.work {
+            let i = sequence[k] as usize;
+            let rq = std::mem::take(&mut reqs[i]);
+            let job_work = ITEM_WORK + rq.iter().map(|r| r.len as usize).sum::<usize>();
+            work += job_work;
+            jobs.push(Job { item: i, rq, rows: rows[i].take().expect("every item is planned once"), work: job_work });
+            k += 1;
+        }
+        let mut half = 0;
+        let mut split = jobs.len();
+        for (j, job) in jobs.iter().enumerate() {
+            if half >= work / 2 {
+                split = j;
+                break;
+            }
+            half += job.work;
+        }
+        let second = jobs.split_off(split);
+        let [first_batch, second_batch] = &mut batches;
+        if work >= rounds.parallel && !second.is_empty() {
+            std::thread::scope(|scope| {
+                let helper = scope.spawn(|| second_batch.plan(&cx, &pegs, second));
+                first_batch.plan(&cx, &pegs, jobs);
+                helper.join().expect("a planning thread panicked");
+            });
         } else {
-            plan_item(s, net, i, item_reqs, &receipts[i], &mut result, &mut reqs, &mut exceptions, &mut scratch)
+            first_batch.plan(&cx, &pegs, jobs);
+            second_batch.plan(&cx, &pegs, second);
+        }
+        // Commit: the explosions are passed on (on a second thread when
+        // there are many) while the orders, pegs and exceptions are filed.
+        let [first_batch, second_batch] = &mut batches;
+        let first_chunk = pegs.len() as u32;
+        let second_chunk = first_chunk + u32::from(!first_batch.pegs.is_empty());
+        let mut first_explosions = std::mem::take(&mut first_batch.explosions);
+        let mut second_explosions = std::mem::take(&mut second_batch.explosions);
+        let mut pass_both = || {
+            let first = pass_on(&mut first_explosions, first_chunk, &mut reqs, &mut rows);
+            let second = pass_on(&mut second_explosions, second_chunk, &mut reqs, &mut rows);
+            (first, second)
         };
-        planned.map_err(|e| match e {
-            ItemError::Overflow => overflow(s, i),
-            ItemError::TooManyOrders { quantity, bucket } => PlanError::TooManyOrders {
+        let (first_passed, second_passed) = if work >= rounds.parallel {
+            std::thread::scope(|scope| {
+                let helper = scope.spawn(pass_both);
+                first_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+                second_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+                helper.join().expect("a planning thread panicked")
+            })
+        } else {
+            let passed = pass_both();
+            first_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+            second_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+            passed
+        };
+        first_batch.explosions = first_explosions;
+        second_batch.explosions = second_explosions;
+        // The first failure in planning sequence: an explosion of the first
+        // batch (only items before its failed one have any), its failed item,
+        // then the same for the second.
+        first_passed.map_err(|parent| overflow(s, parent as usize))?;
+        first_batch.take_error(s)?;
+        second_passed.map_err(|parent| overflow(s, parent as usize))?;
+        second_batch.take_error(s)?;
+    }
+    drop(rows);
+    exceptions.sort_by_key(|e: &Exception| e.item);
+    Ok(PlanResult {
+        planned_orders,
+        pegs,
+        records,
+        low_level_code: net.low_level_code.clone(),
+        exceptions,
+        pegging: options.pegging,
+    })
+}
+
+/// Requirement segments (plus a little per item) a batch of a round plans
+/// before its round is committed: large enough that the two threads' start
+/// and the commit's copying are small beside the planning, small enough that
+/// a batch's buffers stay a few tens of megabytes.
+const ROUND_WORK: usize = 1 << 19;
+
+/// Work counted per item besides its segments: netting, lot sizing and
+/// explosion of its orders (a few dozen per item at 52 buckets).
+const ITEM_WORK: usize = 256;
+
+/// Rounds smaller than this are planned on the calling thread alone.
+const PARALLEL_WORK: usize = 1 << 16;
+
+/// What every batch reads and nobody changes while a round is planned.
+struct Context<'a> {
+    s: &'a Scenario,
+    net: &'a Network,
+    receipts: &'a [Vec<PlacedReceipt>],
+    pegging: bool,
+}
+
+/// One item to plan: its requirements and its rows of the MRP records.
+struct Job<'r> {
+    item: usize,
+    rq: Vec<Requirement>,
+    rows: ItemRows<'r>,
+    /// Estimated effort: requirement segments to allocate.
+    work: usize,
+}
+
+/// The mutable rows of one item's MRP record.
+struct ItemRows<'r> {
+    gross: &'r mut [Decimal],
+    scheduled_receipts: &'r mut [Decimal],
+    projected_available: &'r mut [Decimal],
+    net: &'r mut [Decimal],
+    planned_receipts: &'r mut [Decimal],
+    planned_releases: &'r mut [Decimal],
+}
+
+impl Records {
+    /// Every item's rows, to hand out to the batches that plan them.
+    fn rows(&mut self) -> Vec<Option<ItemRows<'_>>> {
+        let p = self.periods;
+        let items = self.gross.len().checked_div(p).unwrap_or(0);
+        let mut arrays = [
+            self.gross.as_mut_slice(),
+            self.scheduled_receipts.as_mut_slice(),
+            self.projected_available.as_mut_slice(),
+            self.net.as_mut_slice(),
+            self.planned_receipts.as_mut_slice(),
+            self.planned_releases.as_mut_slice(),
+        ];
+        (0..items)
+            .map(|_| {
+                let [g, sr, pa, nr, pr, rl] = arrays.each_mut().map(|a| {
+                    let (row, rest) = std::mem::take(a).split_at_mut(p);
+                    *a = rest;
+                    row
+                });
+                Some(ItemRows {
+                    gross: g,
+                    scheduled_receipts: sr,
+                    projected_available: pa,
+                    net: nr,
+                    planned_receipts: pr,
+                    planned_releases: rl,
+                })
+            })
+            .collect()
+    }
+}
+
+/// An exception waiting for its batch's commit: a past-due release names its
+/// order, whose number is only known then.
+enum Pending {
+    Ready(Exception),
+    PastDueRelease {
+        /// Index of the order in its batch.
+        order: usize,
+        /// When it should have been released.
+        should: NaiveDate,
+        /// Buckets between that and the horizon start.
+        late: usize,
+    },
+}
+
+/// What a parent passes on to a component: a requirement (with pegging; its
+/// segments in the batch's pegs until the commit), or without pegging only
+/// the quantity, added to the component's gross requirement.
+struct Explosion {
+    parent: u32,
+    component: u32,
+    requirement: Requirement,
+}
+
+/// One thread's share of a round, planned into buffers of its own.
+#[derive(Default)]
+struct Batch {
+    /// Planned orders, numbered in the batch (`number` and `pegs_chunk` are
+    /// set at the commit); `pegs_start` indexes `pegs`.
+    orders: Vec<PlannedOrder>,
+    pegs: Vec<Peg>,
+    exceptions: Vec<(u32, Pending)>,
+    explosions: Vec<Explosion>,
+    /// Room to sort an item's requirements in.
+    scratch: Vec<Requirement>,
+    /// The first item that failed, with why; the batch stops there.
+    error: Option<(usize, ItemError)>,
+}
+
+impl Batch {
+    /// Plans the jobs in order, stopping at the first that fails.
+    fn plan(&mut self, cx: &Context<'_>, arena: &[Vec<Peg>], jobs: Vec<Job<'_>>) {
+        for job in jobs {
+            let i = job.item;
+            let (orders, pegs, exceptions, explosions) =
+                (self.orders.len(), self.pegs.len(), self.exceptions.len(), self.explosions.len());
+            let planned = if cx.s.items[i].source == Source::Phantom {
+                plan_phantom(cx, arena, job, self)
+            } else {
+                plan_item(cx, arena, job, self)
+            };
+            if let Err(e) = planned {
+                // Keep only the items before: the commit reports this one.
+                self.orders.truncate(orders);
+                self.pegs.truncate(pegs);
+                self.exceptions.truncate(exceptions);
+                self.explosions.truncate(explosions);
+                self.error = Some((i, e));
+                return;
+            }
+        }
+    }
+
+    /// Appends the batch's orders, pegs and exceptions to the result in
+    /// planning sequence: numbers the orders, moves the pegs into the arena as
+    /// a new chunk and writes the past-due release messages, which name the
+    /// orders. (The explosions are passed on by [`pass_on`].)
+    fn file(
+        &mut self,
+        s: &Scenario,
+        planned_orders: &mut Vec<PlannedOrder>,
+        pegs: &mut Vec<Vec<Peg>>,
+        exceptions: &mut Vec<Exception>,
+    ) {
+        let first_order = planned_orders.len();
+        let chunk = pegs.len() as u32;
+        if !self.pegs.is_empty() {
+            // The next round is about as large: room for it up front saves
+            // regrowing (only the part it fills is ever touched).
+            let room = self.pegs.len() + self.pegs.len() / 4;
+            pegs.push(std::mem::replace(&mut self.pegs, Vec::with_capacity(room)));
+        }
+        for (k, mut order) in self.orders.drain(..).enumerate() {
+            order.number = (first_order + k + 1) as u32;
+            order.pegs_chunk = chunk;
+            planned_orders.push(order);
+        }
+        let cal = &s.calendar;
+        for (item, pending) in self.exceptions.drain(..) {
+            exceptions.push(match pending {
+                Pending::Ready(e) => e,
+                Pending::PastDueRelease { order, should, late } => {
+                    let order = &planned_orders[first_order + order];
+                    let number = order.number;
+                    Exception {
+                        item,
+                        kind: ExceptionKind::PastDueRelease,
+                        reference: format!("PL-{number}"),
+                        date: should,
+                        suggested_date: Some(cal.start),
+                        message: format!(
+                            "planned order PL-{number} ({} of {} due {}) should have been released {}, {} bucket{} before the horizon start; release it now",
+                            fmt_qty(order.quantity),
+                            s.items[item as usize].id,
+                            cal.bucket_start(order.due_bucket as usize),
+                            should,
+                            late,
+                            if late == 1 { "" } else { "s" }
+                        ),
+                    }
+                }
+            });
+        }
+    }
+
+    /// The batch's failure, if it had one, as the planning error.
+    fn take_error(&mut self, s: &Scenario) -> Result<(), PlanError> {
+        match self.error.take() {
+            None => Ok(()),
+            Some((i, ItemError::Overflow)) => Err(overflow(s, i)),
+            Some((i, ItemError::TooManyOrders { quantity, bucket })) => Err(PlanError::TooManyOrders {
                 item: s.items[i].id.clone(),
                 quantity,
                 max: s.items[i].lot.max.unwrap_or_default(),
                 due: s.calendar.bucket_start(bucket),
                 limit: MAX_SPLIT_ORDERS,
-            },
-        })?;
+            }),
+        }
     }
-    exceptions.sort_by_key(|e: &Exception| e.item);
-    result.exceptions = exceptions;
-    Ok(result)
 }
+
+/// Passes a batch's explosions on, in order, and empties the list: each
+/// requirement (its segments in arena chunk `chunk`) to its component, or
+/// without pegging the quantity into the component's gross requirement.
+/// Stops at a sum that leaves the decimal range and returns its parent.
+fn pass_on(
+    explosions: &mut Vec<Explosion>,
+    chunk: u32,
+    reqs: &mut [Vec<Requirement>],
+    rows: &mut [Option<ItemRows<'_>>],
+) -> Result<(), u32> {
+    for explosion in explosions.drain(..) {
+        let mut r = explosion.requirement;
+        let c = explosion.component as usize;
+        r.chunk = chunk;
+        if r.start == GROSS_ONLY {
+            let row = rows[c].as_mut().expect("components are planned after their parents");
+            let g = &mut row.gross[r.bucket as usize];
+            *g = add(*g, r.quantity).map_err(|_| explosion.parent)?;
+        } else {
+            reqs[c].push(r);
+        }
+    }
+    Ok(())
+}
+
+/// `Requirement::start` of an explosion without pegging (no segments).
+const GROSS_ONLY: u32 = u32::MAX - 1;
 
 fn overflow(s: &Scenario, i: usize) -> PlanError {
     PlanError::Overflow { item: s.items[i].id.clone() }
@@ -452,7 +795,14 @@ fn independent_demand(
         let quantity = orders.max(forecast);
         if !quantity.is_zero() {
             let len = (pegs.len() - start) as u32;
-            reqs[item as usize].push(Requirement { bucket, start: start as u32, len, factor: Decimal::ONE, quantity });
+            reqs[item as usize].push(Requirement {
+                bucket,
+                chunk: 0,
+                start: start as u32,
+                len,
+                factor: Decimal::ONE,
+                quantity,
+            });
         }
         k = end;
     }
@@ -514,33 +864,27 @@ fn receipts_by_item(s: &Scenario, net: &Network, exceptions: &mut Vec<Exception>
     by_item
 }
 
-/// Nets, lot-sizes, offsets, pegs and explodes one make or buy item.
-#[allow(clippy::too_many_arguments)]
-fn plan_item(
-    s: &Scenario,
-    net: &Network,
-    i: usize,
-    mut rq: Vec<Requirement>,
-    receipts: &[PlacedReceipt],
-    result: &mut PlanResult,
-    reqs: &mut [Vec<Requirement>],
-    exceptions: &mut Vec<Exception>,
-    scratch: &mut Vec<Peg>,
-) -> Result<(), ItemError> {
+/// Nets, lot-sizes, offsets, pegs and explodes one make or buy item into
+/// `batch`; requirement segments are read from `arena`.
+fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Batch) -> Result<(), ItemError> {
+    let Context { s, net, .. } = *cx;
+    let Job { item: i, mut rq, rows, .. } = job;
+    let receipts = &cx.receipts[i][..];
     let item = &s.items[i];
     let cal = &s.calendar;
     let periods = cal.len();
-    let range = i * periods..(i + 1) * periods;
-    let PlanResult { planned_orders, pegs, records, pegging: result_pegging, .. } = result;
-    let result_pegging = *result_pegging;
-    let gross = &mut records.gross[range.clone()];
-    let scheduled = &mut records.scheduled_receipts[range.clone()];
-    let projected = &mut records.projected_available[range.clone()];
-    let net_req = &mut records.net[range.clone()];
-    let planned_receipts = &mut records.planned_receipts[range.clone()];
-    let planned_releases = &mut records.planned_releases[range];
+    let result_pegging = cx.pegging;
+    let Batch { orders: planned_orders, pegs, exceptions, explosions, scratch, .. } = batch;
+    let ItemRows {
+        gross,
+        scheduled_receipts: scheduled,
+        projected_available: projected,
+        net: net_req,
+        planned_receipts,
+        planned_releases,
+    } = rows;
 
-    rq.sort_by_key(|r| r.bucket);
+    sort_by_bucket(&mut rq, periods, scratch);
     for r in &rq {
         gross[r.bucket as usize] = add(gross[r.bucket as usize], r.quantity)?;
     }
@@ -575,45 +919,39 @@ fn plan_item(
             next_receipt += 1;
         }
         let avail = sub(add(pab, scheduled[t])?, gross[t])?;
-        if avail < ss {
+        if less(avail, ss) {
             net_req[t] = sub(ss, avail)?;
             let cx = LotContext { bucket: t, avail, safety_stock: ss, gross, scheduled, eoq };
             let quantity = lot::lot_size(&item.lot, &cx)?;
             planned_receipts[t] = quantity;
             pab = add(avail, quantity)?;
-            let pieces = lot::split_by_max(quantity, item.lot.max, MAX_SPLIT_ORDERS)
-                .ok_or(ItemError::TooManyOrders { quantity, bucket: t })?;
+            // One order, unless `lot.max` splits it (no allocation for the usual case).
+            let split;
+            let pieces: &[Decimal] = match item.lot.max {
+                Some(max) if less(max, quantity) => {
+                    split = lot::split_by_max(quantity, Some(max), MAX_SPLIT_ORDERS)
+                        .ok_or(ItemError::TooManyOrders { quantity, bucket: t })?;
+                    &split
+                }
+                _ => std::slice::from_ref(&quantity),
+            };
             let release = t.saturating_sub(lead_time);
-            for piece in pieces {
+            for &piece in pieces {
                 planned_releases[release] = add(planned_releases[release], piece)?;
-                let number = planned_orders.len() as u32 + 1;
                 if t < lead_time {
                     let should = cal.start - chrono::Days::new(((lead_time - t) as u64) * u64::from(cal.bucket_days));
-                    exceptions.push(Exception {
-                        item: i as u32,
-                        kind: ExceptionKind::PastDueRelease,
-                        reference: format!("PL-{number}"),
-                        date: should,
-                        suggested_date: Some(cal.start),
-                        message: format!(
-                            "planned order PL-{number} ({} of {} due {}) should have been released {}, {} bucket{} before the horizon start; release it now",
-                            fmt_qty(piece),
-                            item.id,
-                            cal.bucket_start(t),
-                            should,
-                            lead_time - t,
-                            if lead_time - t == 1 { "" } else { "s" }
-                        ),
-                    });
+                    let order = planned_orders.len();
+                    exceptions.push((i as u32, Pending::PastDueRelease { order, should, late: lead_time - t }));
                 }
                 queue.supplies.push(Supply { order: Some(planned_orders.len()), remaining: piece });
                 planned_orders.push(PlannedOrder {
-                    number,
+                    number: 0,
                     item: i as u32,
                     kind: item.source,
                     release_bucket: release as u32,
                     due_bucket: t as u32,
                     quantity: piece,
+                    pegs_chunk: 0,
                     pegs_start: u32::MAX,
                     pegs_len: 0,
                 });
@@ -625,9 +963,10 @@ fn plan_item(
 
         while result_pegging && next_req < rq.len() && rq[next_req].bucket as usize == t {
             let r = rq[next_req];
-            for k in r.start..r.start + r.len {
-                let seg = pegs[k as usize];
-                allocate(seg.target, mul(seg.quantity, r.factor)?, &mut queue, planned_orders, pegs, scratch)?;
+            let segments =
+                if r.len == 0 { &[][..] } else { &arena[r.chunk as usize][r.start as usize..][..r.len as usize] };
+            for &seg in segments {
+                allocate(seg.target, mul(seg.quantity, r.factor)?, &mut queue, planned_orders, pegs)?;
             }
             next_req += 1;
         }
@@ -637,20 +976,24 @@ fn plan_item(
     let mut ss_left = ss;
     while result_pegging && queue.head < queue.supplies.len() {
         let rest = queue.supplies[queue.head].remaining;
-        let for_ss = rest.min(ss_left);
-        ss_left -= for_ss;
+        let for_ss = min(rest, ss_left);
+        ss_left = sub(ss_left, for_ss)?;
         if !for_ss.is_zero() {
-            allocate(ss_target, for_ss, &mut queue, planned_orders, pegs, scratch)?;
+            allocate(ss_target, for_ss, &mut queue, planned_orders, pegs)?;
         }
-        let excess = rest - for_ss;
+        let excess = sub(rest, for_ss)?;
         if !excess.is_zero() {
-            allocate(lot_target, excess, &mut queue, planned_orders, pegs, scratch)?;
+            allocate(lot_target, excess, &mut queue, planned_orders, pegs)?;
         }
         if rest.is_zero() {
             queue.head += 1;
         }
     }
-    receipt_exceptions(s, i, receipts, gross, exceptions)?;
+    if !receipts.is_empty() {
+        let mut found = Vec::new();
+        receipt_exceptions(s, i, receipts, gross, &mut found)?;
+        exceptions.extend(found.into_iter().map(|e| (i as u32, Pending::Ready(e))));
+    }
 
     // Explode: each order's pegs, scaled, become its components' requirements
     // in its release bucket.
@@ -658,75 +1001,103 @@ fn plan_item(
     if !result_pegging {
         // Without pegging only totals matter: add straight into the
         // components' gross requirements, no requirement records.
+        // (The commit does the adding, in planning sequence.)
         for order in &planned_orders[first_order..] {
             for cl in components {
-                let at = cl.component as usize * periods + order.release_bucket as usize;
-                records.gross[at] = add(records.gross[at], mul(order.quantity, cl.factor)?)?;
+                explosions.push(Explosion {
+                    parent: i as u32,
+                    component: cl.component,
+                    requirement: Requirement {
+                        chunk: 0,
+                        bucket: order.release_bucket,
+                        start: GROSS_ONLY,
+                        len: 0,
+                        factor: cl.factor,
+                        quantity: mul(order.quantity, cl.factor)?,
+                    },
+                });
             }
         }
         return Ok(());
     }
     for order in &planned_orders[first_order..] {
+        let segments = ScaledSum::of(local_pegs(pegs, order));
         for cl in components {
-            reqs[cl.component as usize].push(Requirement {
-                bucket: order.release_bucket,
-                start: order.pegs_start,
-                len: order.pegs_len,
-                factor: cl.factor,
-                quantity: scaled_sum(order_pegs(pegs, order), cl.factor)?,
+            explosions.push(Explosion {
+                parent: i as u32,
+                component: cl.component,
+                requirement: Requirement {
+                    chunk: 0,
+                    bucket: order.release_bucket,
+                    start: order.pegs_start,
+                    len: order.pegs_len,
+                    factor: cl.factor,
+                    quantity: segments.times(cl.factor)?,
+                },
             });
         }
     }
     Ok(())
 }
 
-/// `Σ quantity × factor` over segments: a requirement's quantity is exactly
-/// what its segments will allocate, even where a product is rounded at the
-/// 28th digit (so `quantity × factor` could differ from the sum).
-fn scaled_sum(segments: &[Peg], factor: Decimal) -> Result<Decimal, Overflow> {
-    segments.iter().try_fold(Decimal::ZERO, |sum, seg| add(sum, mul(seg.quantity, factor)?))
+/// `Σ quantity × factor` over segments, for each BOM line of an order: a
+/// requirement's quantity is exactly what its segments will allocate, even
+/// where a product is rounded at the 28th digit (so `quantity × factor` could
+/// differ from the sum).
+struct ScaledSum<'a> {
+    segments: &'a [Peg],
+    /// The segments' exact sum, where multiplying it by the factor gives the
+    /// same as the term-by-term sum (see [`lot::exact_sum`]): one product per
+    /// BOM line instead of one per segment and line.
+    sum: Option<(i128, u32)>,
+}
+
+impl<'a> ScaledSum<'a> {
+    fn of(segments: &'a [Peg]) -> Self {
+        ScaledSum { segments, sum: lot::exact_sum(segments.iter().map(|p| p.quantity)) }
+    }
+
+    fn times(&self, factor: Decimal) -> Result<Decimal, Overflow> {
+        if let Some(q) = self.sum.and_then(|sum| lot::scale_exact_sum(sum, factor)) {
+            return Ok(q);
+        }
+        self.segments.iter().try_fold(Decimal::ZERO, |sum, seg| add(sum, mul(seg.quantity, factor)?))
+    }
 }
 
 /// Takes `quantity` for `target` from the head of the supply queue; pegs it to
-/// planned orders, and closes each order's pegging as it is used up.
+/// planned orders (their pegs stay in target order, see [`add_peg`]).
 fn allocate(
     target: PegTarget,
     mut quantity: Decimal,
     queue: &mut SupplyQueue,
     planned_orders: &mut [PlannedOrder],
     pegs: &mut Vec<Peg>,
-    scratch: &mut Vec<Peg>,
 ) -> Result<(), Overflow> {
     while !quantity.is_zero() && queue.head < queue.supplies.len() {
         let supply = &mut queue.supplies[queue.head];
-        let take = quantity.min(supply.remaining);
+        if !less(supply.remaining, quantity) {
+            // The usual case: the oldest supply covers the rest (the same as
+            // taking `min(quantity, remaining)` below, with fewer operations).
+            if let Some(o) = supply.order {
+                add_peg(&mut planned_orders[o], target, quantity, pegs)?;
+            }
+            supply.remaining = sub(supply.remaining, quantity)?;
+            if supply.remaining.is_zero() {
+                queue.head += 1;
+            }
+            return Ok(());
+        }
+        // The oldest supply is used up: take all it has left.
+        let take = supply.remaining;
         if let Some(o) = supply.order
             && !take.is_zero()
         {
-            {
-                let order = &mut planned_orders[o];
-                if order.pegs_start == u32::MAX {
-                    order.pegs_start = pegs.len() as u32;
-                }
-                match pegs.last_mut() {
-                    Some(last) if order.pegs_len > 0 && last.target == target => {
-                        last.quantity = add(last.quantity, take)?;
-                    }
-                    _ => {
-                        pegs.push(Peg { target, quantity: take });
-                        order.pegs_len += 1;
-                    }
-                }
-            }
+            add_peg(&mut planned_orders[o], target, take, pegs)?;
         }
-        supply.remaining -= take;
-        quantity -= take;
-        if supply.remaining.is_zero() {
-            if let Some(o) = supply.order {
-                merge_pegs(planned_orders, pegs, o, scratch)?;
-            }
-            queue.head += 1;
-        }
+        supply.remaining = sub(supply.remaining, take)?;
+        quantity = sub(quantity, take)?;
+        queue.head += 1;
     }
     // Netting makes cumulative supply cover cumulative requirements, so the
     // queue only runs dry where a sum was rounded in its 28th significant
@@ -734,65 +1105,132 @@ fn allocate(
     Ok(())
 }
 
-/// Sorts an order's pegs (the newest in the arena) and merges repeated targets.
-fn merge_pegs(
-    planned_orders: &mut [PlannedOrder],
+/// Pegs `quantity` of `order` (whose pegs are the newest in the arena) to
+/// `target`. An order's pegs are kept in target order with each target once:
+/// a new target is inserted in its place, a known one adds to its peg (so
+/// each target's quantities are summed in the order they come).
+#[inline]
+fn add_peg(
+    order: &mut PlannedOrder,
+    target: PegTarget,
+    quantity: Decimal,
     pegs: &mut Vec<Peg>,
-    o: usize,
-    scratch: &mut Vec<Peg>,
 ) -> Result<(), Overflow> {
-    let order = &mut planned_orders[o];
-    if order.pegs_len < 2 {
+    let peg = Peg { target, quantity };
+    if order.pegs_len == 0 {
+        order.pegs_start = pegs.len() as u32;
+        order.pegs_len = 1;
+        pegs.push(peg);
         return Ok(());
     }
-    order.pegs_len = merge_tail(pegs, order.pegs_start as usize, scratch)? as u32;
+    let start = order.pegs_start as usize;
+    let key = target.key();
+    let last = pegs.last_mut().expect("the order has pegs");
+    // Demands mostly come in target order: the end is checked first.
+    match key.cmp(&last.target.key()) {
+        std::cmp::Ordering::Greater => pegs.push(peg),
+        std::cmp::Ordering::Equal => {
+            last.quantity = add(last.quantity, quantity)?;
+            return Ok(());
+        }
+        std::cmp::Ordering::Less => match pegs[start..].binary_search_by_key(&key, |p| p.target.key()) {
+            Ok(k) => {
+                let found = &mut pegs[start + k];
+                found.quantity = add(found.quantity, quantity)?;
+                return Ok(());
+            }
+            Err(k) => pegs.insert(start + k, peg),
+        },
+    }
+    order.pegs_len += 1;
     Ok(())
 }
 
 /// Sorts `pegs[start..]` by target and merges repeated targets in place;
 /// returns the new length of that tail.
-fn merge_tail(pegs: &mut Vec<Peg>, start: usize, scratch: &mut Vec<Peg>) -> Result<usize, Overflow> {
+fn merge_tail(pegs: &mut Vec<Peg>, start: usize) -> Result<usize, Overflow> {
     let tail = &mut pegs[start..];
-    tail.sort_by_key(|p| p.target);
-    scratch.clear();
-    for p in tail.iter() {
-        match scratch.last_mut() {
-            Some(last) if last.target == p.target => last.quantity = add(last.quantity, p.quantity)?,
-            _ => scratch.push(*p),
+    // Most tails are already in order without repeats (one parent's pegs, or
+    // demands met one after another): one pass to check is cheaper than a sort.
+    if tail.windows(2).all(|w| w[0].target.key() < w[1].target.key()) {
+        return Ok(tail.len());
+    }
+    if tail.len() <= 32 {
+        insertion_sort(tail);
+    } else {
+        tail.sort_by_key(|p| p.target.key());
+    }
+    let mut last = 0;
+    for k in 1..tail.len() {
+        if tail[k].target == tail[last].target {
+            tail[last].quantity = add(tail[last].quantity, tail[k].quantity)?;
+        } else {
+            last += 1;
+            tail[last] = tail[k];
         }
     }
-    pegs.truncate(start);
-    pegs.extend_from_slice(scratch);
-    Ok(scratch.len())
+    pegs.truncate(start + last + 1);
+    Ok(last + 1)
+}
+
+/// Sorts requirements by bucket, stably (a counting sort: there are few
+/// buckets and, at the bottom of a large plant, thousands of requirements
+/// per item); `scratch` is reused from item to item.
+fn sort_by_bucket(rq: &mut Vec<Requirement>, periods: usize, scratch: &mut Vec<Requirement>) {
+    if rq.windows(2).all(|w| w[0].bucket <= w[1].bucket) {
+        return;
+    }
+    let mut starts = vec![0usize; periods + 1];
+    for r in rq.iter() {
+        starts[r.bucket as usize + 1] += 1;
+    }
+    for t in 0..periods {
+        starts[t + 1] += starts[t];
+    }
+    scratch.clear();
+    scratch.resize(rq.len(), rq[0]);
+    for r in rq.iter() {
+        let at = &mut starts[r.bucket as usize];
+        scratch[*at] = *r;
+        *at += 1;
+    }
+    std::mem::swap(rq, scratch);
+}
+
+/// Sorts a few pegs by target, stably, in place: most tails are short and
+/// nearly in order (a few sorted runs), where this beats the general sort
+/// and needs no scratch memory.
+fn insertion_sort(pegs: &mut [Peg]) {
+    for k in 1..pegs.len() {
+        let peg = pegs[k];
+        let key = peg.target.key();
+        let mut at = k;
+        while at > 0 && pegs[at - 1].target.key() > key {
+            pegs[at] = pegs[at - 1];
+            at -= 1;
+        }
+        pegs[at] = peg;
+    }
 }
 
 /// Nets a phantom against its on-hand stock and passes the rest of each
 /// requirement, with its pegs, to the components in the same bucket.
-fn plan_phantom(
-    s: &Scenario,
-    net: &Network,
-    i: usize,
-    mut rq: Vec<Requirement>,
-    result: &mut PlanResult,
-    reqs: &mut [Vec<Requirement>],
-    exceptions: &mut Vec<Exception>,
-) -> Result<(), ItemError> {
+fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Batch) -> Result<(), ItemError> {
+    let Context { s, net, pegging, .. } = *cx;
+    let Job { item: i, mut rq, rows, .. } = job;
+    let Batch { pegs, exceptions, explosions, scratch, .. } = batch;
     let periods = s.calendar.len();
     let mut unsupplied = Decimal::ZERO;
     let mut first_unsupplied = None;
-    let range = i * periods..(i + 1) * periods;
-    let PlanResult { records, pegs, pegging, .. } = result;
-    let pegging = *pegging;
-    rq.sort_by_key(|r| r.bucket);
+    sort_by_bucket(&mut rq, periods, scratch);
     let mut stock = s.items[i].on_hand;
     let mut next_req = 0;
-    let mut scratch = Vec::new();
     let components = net.components_of(i);
     for t in 0..periods {
         // What this bucket passes on is appended to the arena, then merged.
         let pass_on = pegs.len();
         // Without pegging, parents added their requirements here directly.
-        let mut gross = records.gross[range.start + t];
+        let mut gross = rows.gross[t];
         let mut net_qty = Decimal::ZERO;
         while next_req < rq.len() && rq[next_req].bucket as usize == t {
             let r = rq[next_req];
@@ -801,12 +1239,13 @@ fn plan_phantom(
                 next_req += 1;
                 continue;
             }
-            for k in r.start..r.start + r.len {
-                let seg = pegs[k as usize];
+            let segments =
+                if r.len == 0 { &[][..] } else { &arena[r.chunk as usize][r.start as usize..][..r.len as usize] };
+            for &seg in segments {
                 let quantity = mul(seg.quantity, r.factor)?;
-                let from_stock = quantity.min(stock);
-                stock -= from_stock;
-                let rest = quantity - from_stock;
+                let from_stock = min(quantity, stock);
+                stock = sub(stock, from_stock)?;
+                let rest = sub(quantity, from_stock)?;
                 if !rest.is_zero() {
                     net_qty = add(net_qty, rest)?;
                     pegs.push(Peg { target: seg.target, quantity: rest });
@@ -815,30 +1254,45 @@ fn plan_phantom(
             next_req += 1;
         }
         if !pegging {
-            let from_stock = gross.min(stock);
-            stock -= from_stock;
-            net_qty = gross - from_stock;
+            let from_stock = min(gross, stock);
+            stock = sub(stock, from_stock)?;
+            net_qty = sub(gross, from_stock)?;
         }
-        let at = range.start + t;
-        records.gross[at] = gross;
-        records.net[at] = net_qty;
-        records.projected_available[at] = stock;
+        rows.gross[t] = gross;
+        rows.net[t] = net_qty;
+        rows.projected_available[t] = stock;
         if !pegging && !net_qty.is_zero() {
             for cl in components {
-                let at = cl.component as usize * periods + t;
-                records.gross[at] = add(records.gross[at], mul(net_qty, cl.factor)?)?;
+                explosions.push(Explosion {
+                    parent: i as u32,
+                    component: cl.component,
+                    requirement: Requirement {
+                        chunk: 0,
+                        bucket: t as u32,
+                        start: GROSS_ONLY,
+                        len: 0,
+                        factor: cl.factor,
+                        quantity: mul(net_qty, cl.factor)?,
+                    },
+                });
             }
         }
         if pegs.len() > pass_on {
             let start = pass_on;
-            let len = merge_tail(pegs, start, &mut scratch)? as u32;
+            let len = merge_tail(pegs, start)? as u32;
+            let segments = ScaledSum::of(&pegs[start..]);
             for cl in components {
-                reqs[cl.component as usize].push(Requirement {
-                    bucket: t as u32,
-                    start: start as u32,
-                    len,
-                    factor: cl.factor,
-                    quantity: scaled_sum(&pegs[start..], cl.factor)?,
+                explosions.push(Explosion {
+                    parent: i as u32,
+                    component: cl.component,
+                    requirement: Requirement {
+                        chunk: 0,
+                        bucket: t as u32,
+                        start: start as u32,
+                        len,
+                        factor: cl.factor,
+                        quantity: segments.times(cl.factor)?,
+                    },
                 });
             }
         }
@@ -850,7 +1304,7 @@ fn plan_phantom(
     if let Some(t) = first_unsupplied {
         let item = &s.items[i];
         let date = s.calendar.bucket_start(t);
-        exceptions.push(Exception {
+        exceptions.push((i as u32, Pending::Ready(Exception {
             item: i as u32,
             kind: ExceptionKind::PhantomWithoutComponents,
             reference: item.id.clone(),
@@ -862,7 +1316,7 @@ fn plan_phantom(
                 fmt_qty(unsupplied),
                 date
             ),
-        });
+        })));
     }
     Ok(())
 }

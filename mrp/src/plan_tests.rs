@@ -416,3 +416,55 @@ fn a_tiny_max_is_refused_instead_of_exploding() {
     s.items[0].lot.max = Some(d("1"));
     assert!(matches!(plan(&s), Err(PlanError::TooManyOrders { .. })));
 }
+
+/// The same plan, whatever the chunks of the peg arena.
+fn assert_same_plan(a: &PlanResult, b: &PlanResult) {
+    let view = |p: &PlanResult| {
+        p.planned_orders
+            .iter()
+            .map(|o| (o.number, o.item, o.kind, o.release_bucket, o.due_bucket, o.quantity, p.pegging(o).to_vec()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(view(a), view(b));
+    assert_eq!(a.records, b.records);
+    assert_eq!(a.exceptions, b.exceptions);
+    assert_eq!((&a.low_level_code, a.pegging), (&b.low_level_code, b.pegging));
+}
+
+#[test]
+fn planning_in_rounds_on_threads_gives_the_plan_of_one_item_after_another() {
+    // Tiny rounds on two threads against one round per level on this thread:
+    // the same orders (numbers, pegs), records and exceptions.
+    for (items, seed) in [(600, 3), (1500, 11)] {
+        let s = crate::generate::generate(&crate::generate::GenParams { items, levels: 5, periods: 20, seed });
+        let net = crate::validate(&s).unwrap();
+        for pegging in [true, false] {
+            let options = PlanOptions { pegging };
+            let one_by_one = plan_in_rounds(&s, &net, options, Rounds { work: usize::MAX / 4, parallel: usize::MAX });
+            let threaded = plan_in_rounds(&s, &net, options, Rounds { work: 300, parallel: 0 });
+            let (a, b) = (one_by_one.unwrap(), threaded.unwrap());
+            assert_same_plan(&a, &b);
+            assert!(!a.exceptions.is_empty() && a.planned_orders.len() > 1000);
+        }
+    }
+}
+
+#[test]
+fn errors_on_threads_are_those_of_planning_one_item_after_another() {
+    let s = scenario(
+        r#"{"format":"mrp-scenario/1","name":"t","calendar":{"start":"2027-01-04","bucket_days":7,"periods":2},
+        "items":[{"id":"A","source":"make"},{"id":"B","source":"make"},{"id":"C","source":"buy"},
+                 {"id":"E","source":"make","lot":{"rule":"lot_for_lot","max":1}}],
+        "bom":[{"parent":"A","component":"B","quantity":"1e20"},{"parent":"B","component":"C","quantity":"1e20"}],
+        "demand":[{"id":"D","item":"A","date":"2027-01-04","quantity":5,"kind":"order"},
+                  {"id":"F","item":"E","date":"2027-01-04","quantity":1000000,"kind":"order"}]}"#,
+    );
+    let net = crate::validate(&s).unwrap();
+    for pegging in [true, false] {
+        let options = PlanOptions { pegging };
+        let one_by_one = plan_in_rounds(&s, &net, options, Rounds { work: usize::MAX / 4, parallel: usize::MAX });
+        let threaded = plan_in_rounds(&s, &net, options, Rounds { work: 1, parallel: 0 });
+        assert!(one_by_one.is_err());
+        assert_eq!(one_by_one.unwrap_err(), threaded.unwrap_err());
+    }
+}

@@ -253,6 +253,10 @@ proptest! {
         let b = plan(&again).unwrap();
         let ja = serde_json::to_string(&ResultDocument::new(&s, &a)).unwrap();
         let jb = serde_json::to_string(&ResultDocument::new(&again, &b)).unwrap();
+        // The hand-written writer writes exactly what serde writes.
+        let mut written = Vec::new();
+        ResultDocument::new(&s, &a).write_json(&mut written).unwrap();
+        prop_assert_eq!(String::from_utf8(written).unwrap(), ja.clone());
         prop_assert_eq!(ja, jb);
     }
 
