@@ -129,50 +129,16 @@ impl<B> Clone for Kind<B> {
 impl<B> Copy for Kind<B> {}
 
 impl<B: Clone + Send + Sync + 'static> Poster<B> {
-    /// Starts the writer tasks: one for SQLite (it has one writer anyway)
-    /// on the current runtime, `pg_writers` for PostgreSQL, so one batch's
+    /// Starts the writer tasks on the current runtime: one for SQLite (it
+    /// has one writer anyway), `pg_writers` for PostgreSQL, so one batch's
     /// commit (its WAL flush) overlaps the next batch's work.
-    ///
-    /// On PostgreSQL the writers run on a thread and runtime of their own,
-    /// with their own connections. A batch is a dozen round trips, and on
-    /// the server's runtime each wake-up queued behind the HTTP tasks of
-    /// every waiting client: batches took three times as long in the
-    /// writer as in the database (28 ms against 9 ms for 24 reports). The
-    /// thread ends when the last `Poster` clone is dropped.
     pub fn start(store: Store, apply: ApplyFn<B>, action: &'static str, pg_writers: usize) -> Poster<B> {
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let kind = Kind { apply, action };
-        if store.backend() != sea_orm::DbBackend::Postgres {
-            let fill = Arc::new(Fill { in_flight: AtomicUsize::new(0), writers: 1 });
-            tokio::spawn(writer(store, rx, kind, fill.clone()));
-            return Poster { queue, fill };
-        }
-        let writers = pg_writers.max(1);
+        let writers = if store.backend() == sea_orm::DbBackend::Postgres { pg_writers.max(1) } else { 1 };
         let fill = Arc::new(Fill { in_flight: AtomicUsize::new(0), writers });
-        let thread_fill = fill.clone();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-        let spawned = runtime.map_err(std::io::Error::other).and_then(|runtime| {
-            std::thread::Builder::new().name("takt-writer".into()).spawn(move || {
-                runtime.block_on(async move {
-                    // A batch holds one connection; its idempotency look-up takes another.
-                    let store = match store.own_pool(2 * writers as u32).await {
-                        Ok(own) => own,
-                        Err(e) => {
-                            tracing::warn!(error = %e, action, "writers share the server's connections");
-                            store
-                        }
-                    };
-                    let mut tasks = tokio::task::JoinSet::new();
-                    for _ in 0..writers {
-                        tasks.spawn(writer(store.clone(), rx.clone(), kind, thread_fill.clone()));
-                    }
-                    while tasks.join_next().await.is_some() {}
-                })
-            })
-        });
-        if let Err(e) = spawned {
-            panic!("cannot start the writer thread for {action}: {e}");
+        for _ in 0..writers {
+            tokio::spawn(writer(store.clone(), rx.clone(), Kind { apply, action }, fill.clone()));
         }
         Poster { queue, fill }
     }
@@ -268,8 +234,15 @@ async fn writer<B: Clone + Send + Sync + 'static>(
             batch
         };
         let (size, started) = (batch.len(), std::time::Instant::now());
-        process(&store, batch, kind).await;
-        tracing::debug!(size, micros = started.elapsed().as_micros() as u64, action = kind.action, "batch committed");
+        let looked_up = process(&store, batch, kind).await;
+        let lookup = looked_up.map_or(0, |t| t.duration_since(started).as_micros() as u64);
+        tracing::debug!(
+            size,
+            micros = started.elapsed().as_micros() as u64,
+            lookup_micros = lookup,
+            action = kind.action,
+            "batch committed"
+        );
     }
 }
 
@@ -287,7 +260,12 @@ pub fn replay(stored: &StoredResponse, request_hash: &str) -> Answer {
     Ok((StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK), stored.body.clone(), true))
 }
 
-async fn process<B: Clone + Send + Sync + 'static>(store: &Store, batch: Vec<Job<B>>, kind: Kind<B>) {
+/// Answers a batch; returns when its idempotency look-up ended (for the log).
+async fn process<B: Clone + Send + Sync + 'static>(
+    store: &Store,
+    batch: Vec<Job<B>>,
+    kind: Kind<B>,
+) -> Option<std::time::Instant> {
     // Keys seen before: answer from the stored response.
     let pairs: Vec<(String, String)> =
         batch.iter().filter_map(|j| Some((j.caller.name.clone(), j.key.clone()?))).collect();
@@ -301,10 +279,11 @@ async fn process<B: Clone + Send + Sync + 'static>(store: &Store, batch: Vec<Job
                 for job in batch {
                     let _ = job.reply.send(Err(ApiError::new(e.status, &e.body.code, e.body.message.clone())));
                 }
-                return;
+                return None;
             }
         }
     };
+    let looked_up = std::time::Instant::now();
     // The first job of each key leads; later ones with the same key follow it.
     let mut leaders: Vec<Job<B>> = Vec::new();
     let mut followers: Vec<(usize, Job<B>)> = Vec::new();
@@ -325,7 +304,7 @@ async fn process<B: Clone + Send + Sync + 'static>(store: &Store, batch: Vec<Job
         leaders.push(job);
     }
     if leaders.is_empty() {
-        return;
+        return Some(looked_up);
     }
     let inputs: Vec<(Caller, B, Option<String>, String)> =
         leaders.iter().map(|j| (j.caller.clone(), j.body.clone(), j.key.clone(), j.request_hash.clone())).collect();
@@ -396,6 +375,7 @@ async fn process<B: Clone + Send + Sync + 'static>(store: &Store, batch: Vec<Job
         };
         let _ = job.reply.send(answer);
     }
+    Some(looked_up)
 }
 
 /// One request in its own transaction (the fallback when a batch fails).

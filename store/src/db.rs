@@ -27,8 +27,6 @@ pub type TxFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + 
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
-    /// Where `db` connects, for [`Store::own_pool`].
-    url: Arc<str>,
     /// SQLite has one writer at a time; taking this before `BEGIN` turns
     /// would-be `SQLITE_BUSY` upgrades into an orderly queue.
     write_gate: Option<Arc<Mutex<()>>>,
@@ -56,26 +54,7 @@ impl Store {
         }
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
-        Ok(Store { db, url: url.into(), write_gate: sqlite.then(|| Arc::new(Mutex::new(()))) })
-    }
-
-    /// The same database through a pool of its own of at most `connections`
-    /// (no migrations: `connect` applied them). A task on a runtime of its
-    /// own needs one: a connection's socket wakes the runtime that opened it,
-    /// and one opened by a busy runtime would wake it late. On SQLite this is
-    /// the same store (one writer, and the write gate must be shared).
-    pub async fn own_pool(&self, connections: u32) -> Result<Store, DbErr> {
-        if self.backend() != DbBackend::Postgres {
-            return Ok(self.clone());
-        }
-        let mut options = ConnectOptions::new(self.url.to_string());
-        options
-            .sqlx_logging(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .max_connections(connections)
-            .min_connections(1)
-            .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(1024));
-        Ok(Store { db: Database::connect(options).await?, url: self.url.clone(), write_gate: None })
+        Ok(Store { db, write_gate: sqlite.then(|| Arc::new(Mutex::new(()))) })
     }
 
     /// The pool, for reads.
