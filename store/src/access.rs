@@ -300,7 +300,8 @@ pub async fn stored_responses(
     conn: &impl ConnectionTrait,
     pairs: &[(String, String)],
 ) -> Result<std::collections::HashMap<(String, String), StoredResponse>, StoreError> {
-    use sea_orm::sea_query::{ArrayType, Expr, ExprTrait};
+    use crate::db::text_array;
+    use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{DbBackend, Statement};
     let mut out = std::collections::HashMap::new();
     let batches: Vec<Vec<idempotency::Model>> = if conn.get_database_backend() == DbBackend::Postgres {
@@ -308,14 +309,11 @@ pub async fn stored_responses(
         // prepared `(actor, key) IN (($1, $2), ..)` of 32 pairs took 2-4 ms
         // to plan again on most executions (PostgreSQL kept choosing custom
         // plans), on the critical path of every batch of reports.
-        let array = |f: fn(&(String, String)) -> &String| {
-            Value::Array(ArrayType::String, Some(Box::new(pairs.iter().map(|p| Value::from(f(p).clone())).collect())))
-        };
         let statement = Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT i.* FROM idempotency_keys AS i JOIN UNNEST($1::text[], $2::text[]) AS u(actor, key) \
              ON i.actor = u.actor AND i.key = u.key",
-            [array(|p| &p.0), array(|p| &p.1)],
+            [text_array(pairs.iter().map(|p| &p.0)), text_array(pairs.iter().map(|p| &p.1))],
         );
         vec![idempotency::Entity::find().from_raw_sql(statement).all(conn).await?]
     } else {

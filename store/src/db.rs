@@ -184,6 +184,15 @@ fn pg_columns(
     (casts, aliases, exprs)
 }
 
+/// A PostgreSQL `text[]` parameter of `values`, for look-ups and upserts
+/// that join `UNNEST`ed arrays (one statement text whatever the count).
+pub fn text_array<'a>(values: impl Iterator<Item = &'a String>) -> Value {
+    Value::Array(
+        sea_orm::sea_query::ArrayType::String,
+        Some(Box::new(values.map(|v| Value::from(v.clone())).collect())),
+    )
+}
+
 /// Rows for one table (values in `columns` order), for [`insert_rows_together`].
 pub struct TableRows<'a> {
     /// The table.

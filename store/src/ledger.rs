@@ -20,7 +20,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{SqlType, insert_rows, padded_chunks, pow2_chunks};
+use crate::db::{SqlType, insert_rows, padded_chunks, pow2_chunks, text_array};
 use crate::entity::{item, location, movement, position};
 use crate::error::{Problems, StoreError};
 use crate::master::{self, Page, check_id};
@@ -500,6 +500,10 @@ async fn add_to_positions(
     changes: &[(PositionKey, i64)],
 ) -> Result<HashMap<PositionKey, i64>, StoreError> {
     let mut out = HashMap::with_capacity(changes.len());
+    if changes.is_empty() {
+        // Starts, pauses and resumes move no stock: no round trip.
+        return Ok(out);
+    }
     let mut read = |rows: Vec<sea_orm::QueryResult>| -> Result<(), StoreError> {
         for row in rows {
             let key = (
@@ -515,12 +519,6 @@ async fn add_to_positions(
     if txn.get_database_backend() == DbBackend::Postgres {
         // One statement whatever the count (a batch's round trips are its
         // latency); UNNEST keeps the rows, and so the row locks, in key order.
-        let column = |f: fn(&PositionKey) -> &String| {
-            Value::Array(
-                ArrayType::String,
-                Some(Box::new(changes.iter().map(|(k, _)| Value::from(f(k).clone())).collect())),
-            )
-        };
         let deltas =
             Value::Array(ArrayType::BigInt, Some(Box::new(changes.iter().map(|(_, d)| Value::from(*d)).collect())));
         let statement = Statement::from_sql_and_values(
@@ -529,7 +527,13 @@ async fn add_to_positions(
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) \
              ON CONFLICT (item, location, lot, status) DO UPDATE SET quantity = positions.quantity + excluded.quantity \
              RETURNING item, location, lot, status, quantity",
-            [column(|k| &k.0), column(|k| &k.1), column(|k| &k.2), column(|k| &k.3), deltas],
+            [
+                text_array(changes.iter().map(|(k, _)| &k.0)),
+                text_array(changes.iter().map(|(k, _)| &k.1)),
+                text_array(changes.iter().map(|(k, _)| &k.2)),
+                text_array(changes.iter().map(|(k, _)| &k.3)),
+                deltas,
+            ],
         );
         read(txn.query_all_raw(statement).await?)?;
         return Ok(out);
