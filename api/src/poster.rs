@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use sea_orm::DatabaseTransaction;
 use store::access::{self, AuditEntry, Caller, StoredResponse};
 use store::db::TxFuture;
-use store::ledger::{self, MovementBody};
+use store::ledger::{self, MovementBody, StockChanges};
 use store::shop::{self, OperationReport};
 use store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
@@ -46,9 +46,20 @@ pub type Answer = Result<(StatusCode, String, bool), ApiError>;
 /// Each request's outcome in a batch: its JSON response and audit entry, or its own error.
 pub type BatchResults = Vec<Result<(String, AuditEntry), StoreError>>;
 
+/// What a batch function did: each request's outcome, and stock changes
+/// still to apply as the transaction's last statement (after the audit and
+/// idempotency records), so shared position rows stay locked only for the
+/// commit.
+pub struct Applied {
+    /// Each request's outcome.
+    pub results: BatchResults,
+    /// Position changes left for the end of the transaction.
+    pub stock: Option<StockChanges>,
+}
+
 /// Applies a batch of requests in a transaction. An `Err` for the whole
 /// batch makes the writer retry the requests one at a time.
-pub type ApplyFn<B> = for<'c> fn(&'c DatabaseTransaction, &'c [(&'c Caller, &'c B)]) -> TxFuture<'c, BatchResults>;
+pub type ApplyFn<B> = for<'c> fn(&'c DatabaseTransaction, &'c [(&'c Caller, &'c B)]) -> TxFuture<'c, Applied>;
 
 /// One queued request.
 pub struct Job<B> {
@@ -159,10 +170,11 @@ impl<B: Clone + Send + Sync + 'static> Poster<B> {
 pub fn apply_movements<'c>(
     txn: &'c DatabaseTransaction,
     jobs: &'c [(&'c Caller, &'c MovementBody)],
-) -> TxFuture<'c, BatchResults> {
+) -> TxFuture<'c, Applied> {
     Box::pin(async move {
         let postings: Vec<(&str, &MovementBody)> = jobs.iter().map(|(c, b)| (c.name.as_str(), *b)).collect();
-        Ok(ledger::post_movements(txn, &postings)
+        // Positions first: a posting short of stock is refused on its own.
+        let results = ledger::post_movements(txn, &postings)
             .await?
             .into_iter()
             .map(|r| {
@@ -175,7 +187,8 @@ pub fn apply_movements<'c>(
                     (serde_json::to_string(&m).expect("movements serialise"), entry)
                 })
             })
-            .collect())
+            .collect();
+        Ok(Applied { results, stock: None })
     })
 }
 
@@ -183,12 +196,12 @@ pub fn apply_movements<'c>(
 pub fn apply_reports<'c>(
     txn: &'c DatabaseTransaction,
     jobs: &'c [(&'c Caller, &'c OperationReport)],
-) -> TxFuture<'c, BatchResults> {
+) -> TxFuture<'c, Applied> {
     Box::pin(async move {
         let reports: Vec<OperationReport> =
             jobs.iter().map(|(c, r)| OperationReport { actor: c.name.clone(), ..(*r).clone() }).collect();
-        Ok(shop::report_operations(txn, &reports)
-            .await?
+        let (outcomes, stock) = shop::report_operations(txn, &reports).await?;
+        let results = outcomes
             .into_iter()
             .map(|r| {
                 r.map(|o| {
@@ -200,7 +213,8 @@ pub fn apply_reports<'c>(
                     (serde_json::to_string(&o).expect("reports serialise"), entry)
                 })
             })
-            .collect())
+            .collect();
+        Ok(Applied { results, stock: Some(stock) })
     })
 }
 
@@ -312,7 +326,7 @@ async fn process<B: Clone + Send + Sync + 'static>(
         .write(move |txn| {
             Box::pin(async move {
                 let jobs: Vec<(&Caller, &B)> = inputs.iter().map(|(c, b, _, _)| (c, b)).collect();
-                let results = (kind.apply)(txn, &jobs).await?;
+                let Applied { results, stock } = (kind.apply)(txn, &jobs).await?;
                 let mut audits = Vec::new();
                 let mut responses = Vec::new();
                 let mut answers = Vec::with_capacity(results.len());
@@ -333,6 +347,9 @@ async fn process<B: Clone + Send + Sync + 'static>(
                 let audit_rows: Vec<(&Caller, &str, &AuditEntry)> =
                     audits.iter().map(|(c, e)| (*c, kind.action, e)).collect();
                 access::record_writes(txn, &audit_rows, &responses).await?;
+                if let Some(stock) = stock {
+                    stock.apply(txn).await?;
+                }
                 Ok(answers)
             })
         })
@@ -384,7 +401,8 @@ async fn post_alone<B: Clone + Send + Sync + 'static>(store: &Store, job: &Job<B
     let result = store
         .write(move |txn| {
             Box::pin(async move {
-                let (body, entry) = (kind.apply)(txn, &[(&caller, &body)]).await?.pop().expect("one result")?;
+                let Applied { mut results, stock } = (kind.apply)(txn, &[(&caller, &body)]).await?;
+                let (body, entry) = results.pop().expect("one result")?;
                 let stored: Vec<(&str, &str, StoredResponse)> = key
                     .iter()
                     .map(|key| {
@@ -393,6 +411,9 @@ async fn post_alone<B: Clone + Send + Sync + 'static>(store: &Store, job: &Job<B
                     })
                     .collect();
                 access::record_writes(txn, &[(&caller, kind.action, &entry)], &stored).await?;
+                if let Some(stock) = stock {
+                    stock.apply(txn).await?;
+                }
                 Ok(body)
             })
         })

@@ -1172,13 +1172,17 @@ fn accept(
 
 /// Applies reports in order in one transaction; each gets its own result.
 /// A report that is invalid for the state the reports before it left gets
-/// its error and changes nothing. When a posting the reports cause is
-/// refused by the ledger (stock short), the whole call fails with that
-/// error, so the caller can retry the reports one at a time.
+/// its error and changes nothing. The stock changes of the reports'
+/// movements come back unapplied: the caller applies them as the
+/// transaction's last statement (after its audit records), because the
+/// positions of backflushed components and finished goods are shared by
+/// every terminal and stay locked from that statement until the commit.
+/// When a posting is refused by the ledger (stock short), applying them
+/// fails with that error, so the caller can retry the reports one at a time.
 pub async fn report_operations(
     txn: &impl ConnectionTrait,
     reports: &[OperationReport],
-) -> Result<Vec<Result<ReportOutcome, StoreError>>, StoreError> {
+) -> Result<(Vec<Result<ReportOutcome, StoreError>>, ledger::StockChanges), StoreError> {
     let now = Utc::now();
     let ids: BTreeSet<i64> = reports.iter().map(|r| r.work_order).collect();
     let ids: Vec<i64> = ids.into_iter().collect();
@@ -1297,11 +1301,8 @@ pub async fn report_operations(
         true,
     )
     .await?;
-    // Last: the positions of backflushed components and finished goods are
-    // shared by every terminal, so their rows are locked only until commit.
-    stock_changes.apply(txn).await?;
     let mut report_ids = report_ids.into_iter();
-    Ok(results
+    let outcomes = results
         .into_iter()
         .zip(reports)
         .zip(movement_ids)
@@ -1317,7 +1318,8 @@ pub async fn report_operations(
                 movements,
             })
         })
-        .collect())
+        .collect();
+    Ok((outcomes, stock_changes))
 }
 
 /// Closes a work order: unconsumed material in its WIP area goes back to
