@@ -346,10 +346,7 @@ async fn process<B: Clone + Send + Sync + 'static>(
                 }
                 let audit_rows: Vec<(&Caller, &str, &AuditEntry)> =
                     audits.iter().map(|(c, e)| (*c, kind.action, e)).collect();
-                access::record_writes(txn, &audit_rows, &responses).await?;
-                if let Some(stock) = stock {
-                    stock.apply(txn).await?;
-                }
+                finish(txn, stock, &audit_rows, &responses).await?;
                 Ok(answers)
             })
         })
@@ -395,6 +392,20 @@ async fn process<B: Clone + Send + Sync + 'static>(
     Some(looked_up)
 }
 
+/// A batch's last statement: its audit and idempotency records, with the
+/// stock changes left for the end (one statement on PostgreSQL).
+async fn finish(
+    txn: &DatabaseTransaction,
+    stock: Option<StockChanges>,
+    audits: &[(&Caller, &str, &AuditEntry)],
+    responses: &[(&str, &str, StoredResponse)],
+) -> Result<(), StoreError> {
+    match stock {
+        Some(stock) => stock.apply_after(txn, &access::write_records(audits, responses).tables()).await,
+        None => access::record_writes(txn, audits, responses).await,
+    }
+}
+
 /// One request in its own transaction (the fallback when a batch fails).
 async fn post_alone<B: Clone + Send + Sync + 'static>(store: &Store, job: &Job<B>, kind: Kind<B>) -> Answer {
     let (caller, body, key, hash) = (job.caller.clone(), job.body.clone(), job.key.clone(), job.request_hash.clone());
@@ -410,10 +421,7 @@ async fn post_alone<B: Clone + Send + Sync + 'static>(store: &Store, job: &Job<B
                         (caller.name.as_str(), key.as_str(), stored)
                     })
                     .collect();
-                access::record_writes(txn, &[(&caller, kind.action, &entry)], &stored).await?;
-                if let Some(stock) = stock {
-                    stock.apply(txn).await?;
-                }
+                finish(txn, stock, &[(&caller, kind.action, &entry)], &stored).await?;
                 Ok(body)
             })
         })

@@ -168,8 +168,58 @@ pub async fn record_writes(
     audits: &[(&Caller, &str, &AuditEntry)],
     responses: &[(&str, &str, StoredResponse)],
 ) -> Result<(), StoreError> {
+    crate::db::insert_rows_together(txn, &write_records(audits, responses).tables(), false).await?;
+    Ok(())
+}
+
+/// The rows [`record_writes`] inserts, for a caller that sends them along
+/// with its last statement ([`crate::ledger::StockChanges::apply_after`]).
+pub struct WriteRecords {
+    audit_rows: Vec<Vec<Value>>,
+    response_rows: Vec<Vec<Value>>,
+}
+
+const AUDIT_COLUMNS: [(&str, crate::db::SqlType); 7] = {
+    use crate::db::SqlType::{Text, Timestamp};
+    [
+        ("at", Timestamp),
+        ("actor", Text),
+        ("role", Text),
+        ("action", Text),
+        ("entity", Text),
+        ("entity_id", Text),
+        ("detail", Text),
+    ]
+};
+
+const RESPONSE_COLUMNS: [(&str, crate::db::SqlType); 6] = {
     use crate::db::SqlType::{Int, Text, Timestamp};
-    use crate::db::TableRows;
+    [
+        ("actor", Text),
+        ("key", Text),
+        ("request_hash", Text),
+        ("status", Int),
+        ("response", Text),
+        ("created_at", Timestamp),
+    ]
+};
+
+impl WriteRecords {
+    /// The audit and idempotency rows, for [`crate::db::insert_rows_together`].
+    pub fn tables(&self) -> [crate::db::TableRows<'_>; 2] {
+        use crate::db::TableRows;
+        [
+            TableRows { table: "audit_log", columns: &AUDIT_COLUMNS, rows: &self.audit_rows },
+            TableRows { table: "idempotency_keys", columns: &RESPONSE_COLUMNS, rows: &self.response_rows },
+        ]
+    }
+}
+
+/// The audit records and stored first responses of a batch of writes, as rows.
+pub fn write_records(
+    audits: &[(&Caller, &str, &AuditEntry)],
+    responses: &[(&str, &str, StoredResponse)],
+) -> WriteRecords {
     let now = Utc::now();
     let audit_rows: Vec<Vec<Value>> = audits
         .iter()
@@ -185,15 +235,6 @@ pub async fn record_writes(
             ]
         })
         .collect();
-    let audit_columns = [
-        ("at", Timestamp),
-        ("actor", Text),
-        ("role", Text),
-        ("action", Text),
-        ("entity", Text),
-        ("entity_id", Text),
-        ("detail", Text),
-    ];
     let response_rows: Vec<Vec<Value>> = responses
         .iter()
         .map(|(actor, key, r)| {
@@ -207,20 +248,7 @@ pub async fn record_writes(
             ]
         })
         .collect();
-    let response_columns = [
-        ("actor", Text),
-        ("key", Text),
-        ("request_hash", Text),
-        ("status", Int),
-        ("response", Text),
-        ("created_at", Timestamp),
-    ];
-    let tables = [
-        TableRows { table: "audit_log", columns: &audit_columns, rows: &audit_rows },
-        TableRows { table: "idempotency_keys", columns: &response_columns, rows: &response_rows },
-    ];
-    crate::db::insert_rows_together(txn, &tables, false).await?;
-    Ok(())
+    WriteRecords { audit_rows, response_rows }
 }
 
 /// An audit record.

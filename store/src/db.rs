@@ -250,16 +250,7 @@ pub async fn write_rows_together(
     let mut clauses: Vec<String> = Vec::new();
     let returning = returning_id && inserts.first().is_some_and(|t| !t.rows.is_empty());
     for (i, t) in inserts.iter().enumerate().filter(|(_, t)| !t.rows.is_empty()) {
-        let names = t.columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
-        let (casts, aliases, exprs) = pg_columns(t.columns, t.rows, &mut values);
-        clauses.push(format!(
-            "INSERT INTO \"{}\" ({names}) SELECT {} FROM UNNEST({}) AS u({}){}",
-            t.table,
-            exprs.join(", "),
-            casts.join(", "),
-            aliases.join(", "),
-            if i == 0 && returning { " RETURNING id" } else { "" }
-        ));
+        clauses.push(pg_insert(t, i == 0 && returning, &mut values));
     }
     for t in updates.iter().filter(|t| !t.rows.is_empty()) {
         let mut all = vec![("id", SqlType::BigInt)];
@@ -294,6 +285,47 @@ pub async fn write_rows_together(
         conn.execute_raw(statement).await?;
     }
     Ok(ids)
+}
+
+/// PostgreSQL's `INSERT .. SELECT .. FROM UNNEST(..)` of `t`'s rows, its
+/// parameters appended to `values`.
+fn pg_insert(t: &TableRows<'_>, returning_id: bool, values: &mut Vec<Value>) -> String {
+    let names = t.columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+    let (casts, aliases, exprs) = pg_columns(t.columns, t.rows, values);
+    format!(
+        "INSERT INTO \"{}\" ({names}) SELECT {} FROM UNNEST({}) AS u({}){}",
+        t.table,
+        exprs.join(", "),
+        casts.join(", "),
+        aliases.join(", "),
+        if returning_id { " RETURNING id" } else { "" }
+    )
+}
+
+/// Runs the query `sql` (parameters `values`, `$1` on) after inserting
+/// `inserts`, and returns its rows. On PostgreSQL one statement (the inserts
+/// are data-modifying `WITH` clauses, so `sql` must not read their tables):
+/// a caller saves the round trip of its records by sending them with its
+/// last statement. On SQLite the inserts go first, then `sql`.
+pub async fn query_after_inserts(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    mut values: Vec<Value>,
+    inserts: &[TableRows<'_>],
+) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+    let backend = conn.get_database_backend();
+    if backend != DbBackend::Postgres {
+        sqlite_insert_rows(conn, inserts, false).await?;
+        return conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await;
+    }
+    let with: Vec<String> = inserts
+        .iter()
+        .filter(|t| !t.rows.is_empty())
+        .enumerate()
+        .map(|(k, t)| format!("w{k} AS ({})", pg_insert(t, false, &mut values)))
+        .collect();
+    let sql = if with.is_empty() { sql.to_owned() } else { format!("WITH {} {sql}", with.join(", ")) };
+    conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await
 }
 
 /// SQLite's inserts for [`write_rows_together`]: multi-row `VALUES` in

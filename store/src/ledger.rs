@@ -20,7 +20,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{SqlType, insert_rows, padded_chunks, pow2_chunks, text_array};
+use crate::db::{SqlType, TableRows, insert_rows, padded_chunks, pow2_chunks, text_array};
 use crate::entity::{item, location, movement, position};
 use crate::error::{Problems, StoreError};
 use crate::master::{self, Page, check_id};
@@ -256,10 +256,10 @@ pub async fn post_movements(
 ) -> Result<Vec<Result<Movement, StoreError>>, StoreError> {
     let mut planned = plan_postings(txn, postings).await?;
     let changes = net_changes(planned.iter().flatten());
-    let after = add_to_positions(txn, &changes).await?;
+    let after = add_to_positions(txn, &changes, &[]).await?;
     let undo = refuse_short(&mut planned, &changes, &after);
     if !undo.is_empty() {
-        add_to_positions(txn, &undo).await?;
+        add_to_positions(txn, &undo, &[]).await?;
     }
     insert_movements(txn, postings, planned).await
 }
@@ -295,8 +295,19 @@ pub async fn record_movements(
 impl StockChanges {
     /// Changes the positions; refused with `insufficient_stock` (naming the
     /// first posting short of stock) when one would drive stock negative.
-    pub async fn apply(mut self, txn: &impl ConnectionTrait) -> Result<(), StoreError> {
-        let after = add_to_positions(txn, &self.net).await?;
+    pub async fn apply(self, txn: &impl ConnectionTrait) -> Result<(), StoreError> {
+        self.apply_after(txn, &[]).await
+    }
+
+    /// [`StockChanges::apply`], inserting `inserts` (a batch's audit and
+    /// idempotency records) in the same statement on PostgreSQL: one round
+    /// trip less, and the shared positions stay locked only for the commit.
+    pub async fn apply_after(
+        mut self,
+        txn: &impl ConnectionTrait,
+        inserts: &[TableRows<'_>],
+    ) -> Result<(), StoreError> {
+        let after = add_to_positions(txn, &self.net, inserts).await?;
         refuse_short(&mut self.postings, &self.net, &after);
         match self.postings.into_iter().find_map(Result::err) {
             Some(shortage) => Err(shortage),
@@ -494,14 +505,19 @@ const MOVEMENT_COLUMNS: [(&str, SqlType); 12] = [
 ];
 
 /// Adds each delta to its position (creating it), atomically, and returns
-/// the new quantities.
+/// the new quantities; `inserts` go in with it (one statement on
+/// PostgreSQL, see [`crate::db::query_after_inserts`]).
 async fn add_to_positions(
     txn: &impl ConnectionTrait,
     changes: &[(PositionKey, i64)],
+    inserts: &[TableRows<'_>],
 ) -> Result<HashMap<PositionKey, i64>, StoreError> {
     let mut out = HashMap::with_capacity(changes.len());
     if changes.is_empty() {
-        // Starts, pauses and resumes move no stock: no round trip.
+        // Starts, pauses and resumes move no stock: no upsert.
+        if inserts.iter().any(|t| !t.rows.is_empty()) {
+            crate::db::insert_rows_together(txn, inserts, false).await?;
+        }
         return Ok(out);
     }
     let mut read = |rows: Vec<sea_orm::QueryResult>| -> Result<(), StoreError> {
@@ -521,22 +537,27 @@ async fn add_to_positions(
         // latency); UNNEST keeps the rows, and so the row locks, in key order.
         let deltas =
             Value::Array(ArrayType::BigInt, Some(Box::new(changes.iter().map(|(_, d)| Value::from(*d)).collect())));
-        let statement = Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        let rows = crate::db::query_after_inserts(
+            txn,
             "INSERT INTO positions (item, location, lot, status, quantity) \
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) \
              ON CONFLICT (item, location, lot, status) DO UPDATE SET quantity = positions.quantity + excluded.quantity \
              RETURNING item, location, lot, status, quantity",
-            [
+            vec![
                 text_array(changes.iter().map(|(k, _)| &k.0)),
                 text_array(changes.iter().map(|(k, _)| &k.1)),
                 text_array(changes.iter().map(|(k, _)| &k.2)),
                 text_array(changes.iter().map(|(k, _)| &k.3)),
                 deltas,
             ],
-        );
-        read(txn.query_all_raw(statement).await?)?;
+            inserts,
+        )
+        .await?;
+        read(rows)?;
         return Ok(out);
+    }
+    if inserts.iter().any(|t| !t.rows.is_empty()) {
+        crate::db::insert_rows_together(txn, inserts, false).await?;
     }
     for chunk in pow2_chunks(changes) {
         let mut upsert = Query::insert()
