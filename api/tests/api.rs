@@ -1049,6 +1049,14 @@ async fn a_work_order_goes_from_release_to_finished_goods_and_distribution() {
         let (s, r) = rep(20, "q", json!({"event": "complete", "good": 9})).await;
         assert_eq!((s, r["work_order_status"].as_str()), (StatusCode::CREATED, Some("completed")), "{r}");
         assert!(r["movements"].as_array().unwrap().len() >= 3, "consumption and receipt: {r}");
+        // The ids a report answers with are its rows in the ledger (reports
+        // and movements get their ids from one statement).
+        let ledger = app.ok("GET", "/movements?limit=1000", PLANNER, None).await;
+        for m in r["movements"].as_array().unwrap() {
+            let row = ledger["rows"].as_array().unwrap().iter().find(|row| row["id"] == *m);
+            let row = row.unwrap_or_else(|| panic!("movement {m} of the report is not in the ledger: {ledger}"));
+            assert_eq!(row["reference"].as_str(), Some(format!("WO-{id}").as_str()), "{row}");
+        }
 
         // Material: 9 good + 1 scrapped used all 40 bolts and the 0.55 glue.
         let wo = app.ok("GET", &format!("/work-orders/{id}"), PLANNER, None).await;

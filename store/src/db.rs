@@ -240,17 +240,29 @@ pub async fn write_rows_together(
     inserts: &[TableRows<'_>],
     returning_id: bool,
 ) -> Result<Vec<i64>, DbErr> {
+    let mut ids = write_rows_returning(conn, updates, inserts, usize::from(returning_id)).await?;
+    Ok(if ids.is_empty() { Vec::new() } else { ids.swap_remove(0) })
+}
+
+/// [`write_rows_together`], returning the new ids of each of the first
+/// `returning` insert tables' rows (in row order, one list per table).
+pub async fn write_rows_returning(
+    conn: &impl ConnectionTrait,
+    updates: &[TableRows<'_>],
+    inserts: &[TableRows<'_>],
+    returning: usize,
+) -> Result<Vec<Vec<i64>>, DbErr> {
     let backend = conn.get_database_backend();
-    let mut ids = Vec::new();
+    let mut ids = vec![Vec::new(); returning.min(inserts.len())];
     if backend != DbBackend::Postgres {
         sqlite_update_rows(conn, updates).await?;
-        return sqlite_insert_rows(conn, inserts, returning_id).await;
+        return sqlite_insert_rows(conn, inserts, returning).await;
     }
     let mut values = Vec::new();
-    let mut clauses: Vec<String> = Vec::new();
-    let returning = returning_id && inserts.first().is_some_and(|t| !t.rows.is_empty());
+    // (clause, the insert table whose ids it returns)
+    let mut clauses: Vec<(String, Option<usize>)> = Vec::new();
     for (i, t) in inserts.iter().enumerate().filter(|(_, t)| !t.rows.is_empty()) {
-        clauses.push(pg_insert(t, i == 0 && returning, &mut values));
+        clauses.push((pg_insert(t, i < returning, &mut values), (i < returning).then_some(i)));
     }
     for t in updates.iter().filter(|t| !t.rows.is_empty()) {
         let mut all = vec![("id", SqlType::BigInt)];
@@ -263,26 +275,50 @@ pub async fn write_rows_together(
             .map(|((c, _), e)| format!("\"{c}\" = {e}"))
             .collect::<Vec<_>>()
             .join(", ");
-        clauses.push(format!(
-            "UPDATE \"{}\" AS t SET {sets} FROM UNNEST({}) AS u({}) WHERE t.id = u.c0",
-            t.table,
-            casts.join(", "),
-            aliases.join(", ")
+        clauses.push((
+            format!(
+                "UPDATE \"{}\" AS t SET {sets} FROM UNNEST({}) AS u({}) WHERE t.id = u.c0",
+                t.table,
+                casts.join(", "),
+                aliases.join(", ")
+            ),
+            None,
         ));
     }
-    // The first clause is the main statement (with the RETURNING, if any).
-    let Some((main, rest)) = clauses.split_first() else { return Ok(ids) };
-    let with: Vec<String> = rest.iter().enumerate().map(|(k, sql)| format!("w{k} AS ({sql})")).collect();
-    let sql = if with.is_empty() { main.clone() } else { format!("WITH {} {main}", with.join(", ")) };
-    let statement = Statement::from_sql_and_values(backend, sql, values);
-    if returning {
-        for row in conn.query_all_raw(statement).await? {
-            ids.push(row.try_get::<i64>("", "id")?);
+    let returned: Vec<usize> = clauses.iter().filter_map(|(_, r)| *r).collect();
+    let sql = match returned.as_slice() {
+        // The first clause is the main statement (with the RETURNING, if any).
+        [] | [_] => {
+            let Some(((main, _), rest)) = clauses.split_first() else { return Ok(ids) };
+            let with: Vec<String> = rest.iter().enumerate().map(|(k, (sql, _))| format!("w{k} AS ({sql})")).collect();
+            if with.is_empty() { main.clone() } else { format!("WITH {} {main}", with.join(", ")) }
         }
-        // Ids come from the sequence in row order.
-        ids.sort_unstable();
-    } else {
+        // Several tables' ids: every clause is a `WITH`, and the statement
+        // reads the returned ids back, tagged with their table.
+        _ => {
+            let with: Vec<String> =
+                clauses.iter().enumerate().map(|(k, (sql, _))| format!("w{k} AS ({sql})")).collect();
+            let reads: Vec<String> = clauses
+                .iter()
+                .enumerate()
+                .filter_map(|(k, (_, r))| r.map(|i| format!("SELECT {i}::bigint AS t, id FROM w{k}")))
+                .collect();
+            format!("WITH {} {}", with.join(", "), reads.join(" UNION ALL "))
+        }
+    };
+    let statement = Statement::from_sql_and_values(backend, sql, values);
+    if returned.is_empty() {
         conn.execute_raw(statement).await?;
+        return Ok(ids);
+    }
+    let several = returned.len() > 1;
+    for row in conn.query_all_raw(statement).await? {
+        let table = if several { row.try_get::<i64>("", "t")? as usize } else { returned[0] };
+        ids[table].push(row.try_get::<i64>("", "id")?);
+    }
+    // Ids come from the sequence in row order.
+    for list in &mut ids {
+        list.sort_unstable();
     }
     Ok(ids)
 }
@@ -315,7 +351,7 @@ pub async fn query_after_inserts(
 ) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
     let backend = conn.get_database_backend();
     if backend != DbBackend::Postgres {
-        sqlite_insert_rows(conn, inserts, false).await?;
+        sqlite_insert_rows(conn, inserts, 0).await?;
         return conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await;
     }
     let with: Vec<String> = inserts
@@ -333,13 +369,14 @@ pub async fn query_after_inserts(
 async fn sqlite_insert_rows(
     conn: &impl ConnectionTrait,
     tables: &[TableRows<'_>],
-    returning_id: bool,
-) -> Result<Vec<i64>, DbErr> {
+    returning: usize,
+) -> Result<Vec<Vec<i64>>, DbErr> {
     let backend = conn.get_database_backend();
-    let mut ids = Vec::new();
+    let mut ids = vec![Vec::new(); returning.min(tables.len())];
     for (i, t) in tables.iter().enumerate() {
         let names = t.columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
-        let returning = if i == 0 && returning_id { " RETURNING id" } else { "" };
+        let returning_id = i < returning;
+        let returning = if returning_id { " RETURNING id" } else { "" };
         let one = format!("({})", vec!["?"; t.columns.len()].join(", "));
         for chunk in pow2_chunks(t.rows) {
             let sql = format!(
@@ -349,13 +386,13 @@ async fn sqlite_insert_rows(
             );
             let values: Vec<Value> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
             let statement = Statement::from_sql_and_values(backend, sql, values);
-            if i == 0 && returning_id {
+            if returning_id {
                 let mut found = Vec::new();
                 for row in conn.query_all_raw(statement).await? {
                     found.push(row.try_get::<i64>("", "id")?);
                 }
                 found.sort_unstable();
-                ids.extend(found);
+                ids[i].extend(found);
             } else {
                 conn.execute_raw(statement).await?;
             }

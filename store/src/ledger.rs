@@ -285,11 +285,52 @@ pub async fn record_movements(
     txn: &impl ConnectionTrait,
     postings: &[(&str, &MovementBody)],
 ) -> Result<(Vec<Result<Movement, StoreError>>, StockChanges), StoreError> {
+    let pending = check_movements(txn, postings).await?;
+    let ids = insert_rows(txn, "movements", &MOVEMENT_COLUMNS, &pending.rows, true).await?;
+    Ok(pending.recorded(postings, ids))
+}
+
+/// Postings checked against items and locations, their ledger rows ready
+/// for a caller to insert along with its own rows
+/// ([`crate::db::write_rows_returning`]); [`PendingMovements::recorded`]
+/// turns the new ids into what [`record_movements`] returns.
+pub struct PendingMovements {
+    planned: Vec<Result<Planned, StoreError>>,
+    rows: Vec<Vec<Value>>,
+    now: DateTime<Utc>,
+}
+
+/// [`record_movements`] up to the insert: checks the postings (one look-up)
+/// and builds their ledger rows.
+pub async fn check_movements(
+    txn: &impl ConnectionTrait,
+    postings: &[(&str, &MovementBody)],
+) -> Result<PendingMovements, StoreError> {
     let planned = plan_postings(txn, postings).await?;
-    let net = net_changes(planned.iter().flatten());
-    let kept: Vec<Result<Planned, StoreError>> = planned.iter().flatten().cloned().map(Ok).collect();
-    let movements = insert_movements(txn, postings, planned).await?;
-    Ok((movements, StockChanges { postings: kept, net }))
+    // Microseconds: what both databases keep, so the answer equals what a later read returns.
+    let now = Utc::now().trunc_subsecs(6);
+    let rows = movement_rows(postings, &planned, now);
+    Ok(PendingMovements { planned, rows, now })
+}
+
+impl PendingMovements {
+    /// The ledger rows to insert, ids to be returned in row order.
+    pub fn table(&self) -> TableRows<'_> {
+        TableRows { table: "movements", columns: &MOVEMENT_COLUMNS, rows: &self.rows }
+    }
+
+    /// Each posting's movement (with `ids`, the inserted rows' new ids) or
+    /// error, and the stock changes still to apply.
+    pub fn recorded(
+        self,
+        postings: &[(&str, &MovementBody)],
+        ids: Vec<i64>,
+    ) -> (Vec<Result<Movement, StoreError>>, StockChanges) {
+        let net = net_changes(self.planned.iter().flatten());
+        let kept: Vec<Result<Planned, StoreError>> = self.planned.iter().flatten().cloned().map(Ok).collect();
+        let movements = saved_movements(postings, self.planned, ids, self.now);
+        (movements, StockChanges { postings: kept, net })
+    }
 }
 
 impl StockChanges {
@@ -443,10 +484,21 @@ async fn insert_movements(
 ) -> Result<Vec<Result<Movement, StoreError>>, StoreError> {
     // Microseconds: what both databases keep, so the answer equals what a later read returns.
     let now = Utc::now().trunc_subsecs(6);
-    let valid: Vec<(&Planned, &MovementBody, &str)> =
-        planned.iter().zip(postings).filter_map(|(p, (actor, body))| Some((p.as_ref().ok()?, *body, *actor))).collect();
-    let rows: Vec<Vec<Value>> = valid
+    let rows = movement_rows(postings, &planned, now);
+    let ids = insert_rows(txn, "movements", &MOVEMENT_COLUMNS, &rows, true).await?;
+    Ok(saved_movements(postings, planned, ids, now))
+}
+
+/// The ledger rows of the accepted postings, in order.
+fn movement_rows(
+    postings: &[(&str, &MovementBody)],
+    planned: &[Result<Planned, StoreError>],
+    now: DateTime<Utc>,
+) -> Vec<Vec<Value>> {
+    planned
         .iter()
+        .zip(postings)
+        .filter_map(|(p, (actor, body))| Some((p.as_ref().ok()?, *body, *actor)))
         .map(|(m, body, actor)| {
             vec![
                 m.kind.as_str().into(),
@@ -459,33 +511,43 @@ async fn insert_movements(
                 m.to.as_ref().map(|l| l.status.as_str()).into(),
                 body.reason.clone().into(),
                 body.reference.clone().into(),
-                (*actor).into(),
+                actor.into(),
                 now.into(),
             ]
         })
-        .collect();
-    let ids = insert_rows(txn, "movements", &MOVEMENT_COLUMNS, &rows, true).await?;
-    let saved: Vec<Movement> = valid
+        .collect()
+}
+
+/// Each posting's movement (the accepted ones numbered by `ids`, in order)
+/// or error.
+fn saved_movements(
+    postings: &[(&str, &MovementBody)],
+    planned: Vec<Result<Planned, StoreError>>,
+    ids: Vec<i64>,
+    now: DateTime<Utc>,
+) -> Vec<Result<Movement, StoreError>> {
+    let mut ids = ids.into_iter();
+    planned
         .into_iter()
-        .zip(ids)
-        .map(|((m, body, actor), id)| Movement {
-            id,
-            kind: m.kind,
-            item: m.item.clone(),
-            lot: m.lot.clone(),
-            quantity: Qty::from_micros(m.quantity),
-            from_location: m.from.as_ref().map(|l| l.location.clone()),
-            from_status: m.from.as_ref().map(|l| l.status),
-            to_location: m.to.as_ref().map(|l| l.location.clone()),
-            to_status: m.to.as_ref().map(|l| l.status),
-            reason: body.reason.clone(),
-            reference: body.reference.clone(),
-            actor: actor.to_owned(),
-            created_at: now,
+        .zip(postings)
+        .map(|(p, (actor, body))| {
+            p.map(|m| Movement {
+                id: ids.next().expect("one row per posted movement"),
+                kind: m.kind,
+                item: m.item,
+                lot: m.lot,
+                quantity: Qty::from_micros(m.quantity),
+                from_location: m.from.as_ref().map(|l| l.location.clone()),
+                from_status: m.from.as_ref().map(|l| l.status),
+                to_location: m.to.as_ref().map(|l| l.location.clone()),
+                to_status: m.to.as_ref().map(|l| l.status),
+                reason: body.reason.clone(),
+                reference: body.reference.clone(),
+                actor: (*actor).to_owned(),
+                created_at: now,
+            })
         })
-        .collect();
-    let mut saved = saved.into_iter();
-    Ok(planned.into_iter().map(|p| p.map(|_| saved.next().expect("one row per posted movement"))).collect())
+        .collect()
 }
 
 /// The columns of a `movements` row as [`post_movements`] writes it.

@@ -28,7 +28,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{TableRows, insert_rows, padded_chunks, write_rows_together};
+use crate::db::{TableRows, insert_rows, padded_chunks, write_rows_returning};
 use crate::entity::{
     bom, bom_line, item, location, planned_order, position, shop_event, work_centre, work_order,
     work_order_component as component, work_order_operation as operation,
@@ -1228,11 +1228,7 @@ pub async fn report_operations(
             }
         }
     }
-    let mut movement_ids: Vec<Vec<i64>> = vec![Vec::new(); reports.len()];
-    let (recorded, stock_changes) = ledger::record_movements(txn, &postings).await?;
-    for (result, i) in recorded.into_iter().zip(owner) {
-        movement_ids[i].push(result?.id);
-    }
+    let pending = ledger::check_movements(txn, &postings).await?;
     // Write the changed orders.
     // Only rows that changed: most reports touch one or two operations.
     use crate::db::SqlType::{BigInt, Text, Timestamp};
@@ -1280,14 +1276,14 @@ pub async fn report_operations(
         .map(|(c, _)| vec![c.id.into(), c.issued.into(), c.consumed.into()])
         .collect();
     let comp_columns = [("issued", BigInt), ("consumed", BigInt)];
-    // Reports (learning their ids, ascending within the batch), their events
-    // and the changed rows: one statement on PostgreSQL.
+    // Reports and ledger movements (learning their ids, ascending within the
+    // batch), their events and the changed rows: one statement on PostgreSQL.
     let report_rows: Vec<Vec<Value>> =
         results.iter().filter_map(|a| a.as_ref().ok().map(|a| a.report.clone())).collect();
     let events: Vec<ShopEvent> =
         results.iter().filter_map(|a| a.as_ref().ok()).flat_map(|a| a.events.iter().cloned()).collect();
     let event_rows = event_rows(&events);
-    let report_ids = write_rows_together(
+    let ids = write_rows_returning(
         txn,
         &[
             TableRows { table: "work_orders", columns: &wo_columns, rows: &wos },
@@ -1296,11 +1292,19 @@ pub async fn report_operations(
         ],
         &[
             TableRows { table: "operation_reports", columns: &REPORT_COLUMNS, rows: &report_rows },
+            pending.table(),
             TableRows { table: "shop_events", columns: &EVENT_COLUMNS, rows: &event_rows },
         ],
-        true,
+        2,
     )
     .await?;
+    let mut ids = ids.into_iter();
+    let (report_ids, new_movement_ids) = (ids.next().unwrap_or_default(), ids.next().unwrap_or_default());
+    let (recorded, stock_changes) = pending.recorded(&postings, new_movement_ids);
+    let mut movement_ids: Vec<Vec<i64>> = vec![Vec::new(); reports.len()];
+    for (result, i) in recorded.into_iter().zip(owner) {
+        movement_ids[i].push(result?.id);
+    }
     let mut report_ids = report_ids.into_iter();
     let outcomes = results
         .into_iter()
