@@ -128,12 +128,6 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// mimalloc rather than glibc's malloc: under load, allocation and free took
-/// a third of the server's CPU (HTTP, JSON and database rows are many small
-/// short-lived allocations).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
