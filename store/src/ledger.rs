@@ -265,8 +265,9 @@ pub async fn post_movements(
 }
 
 /// Stock changes of movements already in the ledger, not yet on their
-/// positions: [`record_movements`] gives them, [`StockChanges::apply`]
-/// applies them, which must happen before the transaction commits.
+/// positions: [`PendingMovements::recorded`] gives them,
+/// [`StockChanges::apply`] applies them, which must happen before the
+/// transaction commits.
 #[must_use = "the positions must be changed before the transaction commits"]
 pub struct StockChanges {
     /// The recorded postings, in order.
@@ -275,33 +276,21 @@ pub struct StockChanges {
     net: Vec<(PositionKey, i64)>,
 }
 
-/// Records movements in the ledger now and leaves their stock changes for
-/// the end of the transaction, all or nothing: a caller that writes more
+/// Postings checked against items and locations, their ledger rows ready
+/// for a caller to insert along with its own rows
+/// ([`crate::db::write_rows_returning`]). The stock changes wait for the
+/// end of the transaction, all or nothing: a caller that writes more
 /// (operation reports) applies them as its last statement, so the rows of
 /// shared positions stay locked only for the commit. Invalid postings get
 /// their own errors and are not recorded; a shortage fails
 /// [`StockChanges::apply`], and with it the transaction.
-pub async fn record_movements(
-    txn: &impl ConnectionTrait,
-    postings: &[(&str, &MovementBody)],
-) -> Result<(Vec<Result<Movement, StoreError>>, StockChanges), StoreError> {
-    let pending = check_movements(txn, postings).await?;
-    let ids = insert_rows(txn, "movements", &MOVEMENT_COLUMNS, &pending.rows, true).await?;
-    Ok(pending.recorded(postings, ids))
-}
-
-/// Postings checked against items and locations, their ledger rows ready
-/// for a caller to insert along with its own rows
-/// ([`crate::db::write_rows_returning`]); [`PendingMovements::recorded`]
-/// turns the new ids into what [`record_movements`] returns.
 pub struct PendingMovements {
     planned: Vec<Result<Planned, StoreError>>,
     rows: Vec<Vec<Value>>,
     now: DateTime<Utc>,
 }
 
-/// [`record_movements`] up to the insert: checks the postings (one look-up)
-/// and builds their ledger rows.
+/// Checks the postings (one look-up) and builds their ledger rows.
 pub async fn check_movements(
     txn: &impl ConnectionTrait,
     postings: &[(&str, &MovementBody)],
