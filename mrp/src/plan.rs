@@ -998,41 +998,27 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
     // Explode: each order's pegs, scaled, become its components' requirements
     // in its release bucket.
     let components = net.components_of(i);
-    if !result_pegging {
-        // Without pegging only totals matter: add straight into the
-        // components' gross requirements, no requirement records.
-        // (The commit does the adding, in planning sequence.)
-        for order in &planned_orders[first_order..] {
-            for cl in components {
-                explosions.push(Explosion {
-                    parent: i as u32,
-                    component: cl.component,
-                    requirement: Requirement {
-                        chunk: 0,
-                        bucket: order.release_bucket,
-                        start: GROSS_ONLY,
-                        len: 0,
-                        factor: cl.factor,
-                        quantity: mul(order.quantity, cl.factor)?,
-                    },
-                });
-            }
-        }
-        return Ok(());
-    }
     for order in &planned_orders[first_order..] {
-        let segments = ScaledSum::of(local_pegs(pegs, order));
+        // Without pegging only totals matter: no requirement records, the
+        // commit adds straight into the components' gross requirements (in
+        // planning sequence).
+        let segments = result_pegging.then(|| ScaledSum::of(local_pegs(pegs, order)));
+        let (start, len) = if result_pegging { (order.pegs_start, order.pegs_len) } else { (GROSS_ONLY, 0) };
         for cl in components {
+            let quantity = match &segments {
+                Some(segments) => segments.times(cl.factor)?,
+                None => mul(order.quantity, cl.factor)?,
+            };
             explosions.push(Explosion {
                 parent: i as u32,
                 component: cl.component,
                 requirement: Requirement {
                     chunk: 0,
                     bucket: order.release_bucket,
-                    start: order.pegs_start,
-                    len: order.pegs_len,
+                    start,
+                    len,
                     factor: cl.factor,
-                    quantity: segments.times(cl.factor)?,
+                    quantity,
                 },
             });
         }

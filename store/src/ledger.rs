@@ -565,10 +565,9 @@ async fn add_to_positions(
 ) -> Result<HashMap<PositionKey, i64>, StoreError> {
     let mut out = HashMap::with_capacity(changes.len());
     if changes.is_empty() {
-        // Starts, pauses and resumes move no stock: no upsert.
-        if inserts.iter().any(|t| !t.rows.is_empty()) {
-            crate::db::insert_rows_together(txn, inserts, false).await?;
-        }
+        // Starts, pauses and resumes move no stock: no upsert (and no
+        // statement at all when there is nothing to insert either).
+        crate::db::insert_rows_together(txn, inserts, false).await?;
         return Ok(out);
     }
     let mut read = |rows: Vec<sea_orm::QueryResult>| -> Result<(), StoreError> {
@@ -607,9 +606,7 @@ async fn add_to_positions(
         read(rows)?;
         return Ok(out);
     }
-    if inserts.iter().any(|t| !t.rows.is_empty()) {
-        crate::db::insert_rows_together(txn, inserts, false).await?;
-    }
+    crate::db::insert_rows_together(txn, inserts, false).await?;
     for chunk in pow2_chunks(changes) {
         let mut upsert = Query::insert()
             .into_table(position::Entity)
