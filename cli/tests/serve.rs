@@ -374,3 +374,30 @@ async fn serve_with_a_worker_and_no_temporal_address_runs_a_local_dev_server() {
         assert!(gone, "the dev server outlived takt serve");
     }
 }
+
+/// `takt bench-api` as the README runs it, kept short: every phase answers
+/// every request, and the ledger and WIP reconcile afterwards (the command
+/// fails otherwise), on both databases.
+#[test]
+fn bench_api_runs_every_phase_without_errors() {
+    for database in databases("bench") {
+        let dir = std::env::temp_dir().join(format!("takt-bench-api-{}", std::process::id()));
+        let out = Command::new(env!("CARGO_BIN_EXE_takt"))
+            .args(["bench-api", "--database", &database, "--seconds", "1", "--clients", "3"])
+            .args(["--lookup-clients", "2", "--items", "20", "--dir"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{database}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        for phase in ["movement postings", "operation reports", "inventory look-ups"] {
+            let row = stdout.lines().find(|l| l.starts_with(&format!("| {phase} |"))).unwrap_or_else(|| {
+                panic!("{database}: no {phase} row in\n{stdout}");
+            });
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let (requests, errors): (usize, usize) = (cells[2].parse().unwrap(), cells[3].parse().unwrap());
+            assert!(requests > 0, "{database}: {row}");
+            assert_eq!(errors, 0, "{database}: {row}");
+        }
+    }
+}

@@ -26,8 +26,15 @@ pub struct Caller {
 
 /// Hex SHA-256 of a token or request: tokens are stored only as this.
 pub fn sha256_hex(bytes: &[u8]) -> String {
+    // A `format!` per byte was 4 % of the server's CPU under report load.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(2 * digest.len());
+    for b in digest {
+        hex.push(HEX[usize::from(b >> 4)] as char);
+        hex.push(HEX[usize::from(b & 15)] as char);
+    }
+    hex
 }
 
 /// A new random token, `takt_` and 64 hex digits (256 bits).
@@ -399,4 +406,16 @@ pub async fn save_response(
 pub async fn prune_responses(conn: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, StoreError> {
     let res = idempotency::Entity::delete_many().filter(idempotency::Column::CreatedAt.lt(before)).exec(conn).await?;
     Ok(res.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_hex_is_the_lowercase_digest() {
+        // FIPS 180-2, appendix B.1.
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(sha256_hex(b"").len(), 64);
+    }
 }
