@@ -193,6 +193,11 @@ pub fn text_array<'a>(values: impl Iterator<Item = &'a String>) -> Value {
     )
 }
 
+/// A PostgreSQL `bigint[]` parameter of `values` (ids for `= ANY($n)`).
+pub fn bigint_array(values: impl Iterator<Item = i64>) -> Value {
+    Value::Array(sea_orm::sea_query::ArrayType::BigInt, Some(Box::new(values.map(Value::from).collect())))
+}
+
 /// Rows for one table (values in `columns` order), for [`insert_rows_together`].
 pub struct TableRows<'a> {
     /// The table.

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::sea_query::{ArrayType, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
     Statement, Value,
@@ -20,7 +20,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{SqlType, TableRows, insert_rows, padded_chunks, pow2_chunks, text_array};
+use crate::db::{SqlType, TableRows, bigint_array, insert_rows, padded_chunks, pow2_chunks, text_array};
 use crate::entity::{item, location, movement, position};
 use crate::error::{Problems, StoreError};
 use crate::master::{self, Page, check_id};
@@ -585,8 +585,7 @@ async fn add_to_positions(
     if txn.get_database_backend() == DbBackend::Postgres {
         // One statement whatever the count (a batch's round trips are its
         // latency); UNNEST keeps the rows, and so the row locks, in key order.
-        let deltas =
-            Value::Array(ArrayType::BigInt, Some(Box::new(changes.iter().map(|(_, d)| Value::from(*d)).collect())));
+        let deltas = bigint_array(changes.iter().map(|(_, d)| *d));
         let rows = crate::db::query_after_inserts(
             txn,
             "INSERT INTO positions (item, location, lot, status, quantity) \

@@ -23,12 +23,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Value,
+    QuerySelect, Statement, Value,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{TableRows, insert_rows, padded_chunks, write_rows_returning};
+use crate::db::{TableRows, bigint_array, insert_rows, padded_chunks, write_rows_returning};
 use crate::entity::{
     bom, bom_line, item, location, planned_order, position, shop_event, work_centre, work_order,
     work_order_component as component, work_order_operation as operation,
@@ -805,17 +805,8 @@ pub async fn get_work_order(conn: &impl ConnectionTrait, id: i64) -> Result<Work
         .one(conn)
         .await?
         .ok_or_else(|| StoreError::not_found("work order", id.to_string()))?;
-    let comps = component::Entity::find()
-        .filter(component::Column::WorkOrderId.eq(id))
-        .order_by_asc(component::Column::LineNo)
-        .all(conn)
-        .await?;
-    let ops = operation::Entity::find()
-        .filter(operation::Column::WorkOrderId.eq(id))
-        .order_by_asc(operation::Column::Sequence)
-        .all(conn)
-        .await?;
-    Ok(work_order_view(&wo, &comps, &ops))
+    let (mut comps, mut ops) = children(conn, &[id]).await?;
+    Ok(work_order_view(&wo, &comps.remove(&id).unwrap_or_default(), &ops.remove(&id).unwrap_or_default()))
 }
 
 /// Filters for the work-order list.
@@ -866,25 +857,117 @@ pub async fn list_work_orders(conn: &impl ConnectionTrait, q: &WorkOrderQuery) -
 
 type Children = (HashMap<i64, Vec<component::Model>>, HashMap<i64, Vec<operation::Model>>);
 
+/// Work orders by id, locked in id order on PostgreSQL (no deadlock between
+/// concurrent batches), read by column position like [`children`].
+async fn lock_work_orders(txn: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<work_order::Model>, StoreError> {
+    const SELECT: &str = "SELECT id, planned_order_id, item, quantity, start_date, due_date, stock_location, \
+        wip_location, receiving_location, over_completion, status, received, scrapped, released_by, created_at, \
+        updated_at FROM work_orders WHERE id";
+    let backend = txn.get_database_backend();
+    let mut statements = Vec::new();
+    if backend == DbBackend::Postgres {
+        let ids = bigint_array(ids.iter().copied());
+        let sql = format!("{SELECT} = ANY($1) ORDER BY id FOR UPDATE");
+        statements.push(Statement::from_sql_and_values(backend, sql, [ids]));
+    } else {
+        for chunk in padded_chunks(ids) {
+            let sql = format!("{SELECT} IN ({}) ORDER BY id", vec!["?"; chunk.len()].join(", "));
+            statements.push(Statement::from_sql_and_values(backend, sql, chunk.iter().map(|&id| Value::from(id))));
+        }
+    }
+    let mut orders = Vec::with_capacity(ids.len());
+    for statement in statements {
+        for row in txn.query_all_raw(statement).await? {
+            orders.push(work_order::Model {
+                id: row.try_get_by_index(0)?,
+                planned_order_id: row.try_get_by_index(1)?,
+                item: row.try_get_by_index(2)?,
+                quantity: row.try_get_by_index(3)?,
+                start_date: row.try_get_by_index(4)?,
+                due_date: row.try_get_by_index(5)?,
+                stock_location: row.try_get_by_index(6)?,
+                wip_location: row.try_get_by_index(7)?,
+                receiving_location: row.try_get_by_index(8)?,
+                over_completion: row.try_get_by_index(9)?,
+                status: row.try_get_by_index(10)?,
+                received: row.try_get_by_index(11)?,
+                scrapped: row.try_get_by_index(12)?,
+                released_by: row.try_get_by_index(13)?,
+                created_at: row.try_get_by_index(14)?,
+                updated_at: row.try_get_by_index(15)?,
+            });
+        }
+    }
+    Ok(orders)
+}
+
+/// The components and operations of work orders, in line and sequence
+/// order: one statement for both (a round trip less on every report batch),
+/// read by column position (sea-orm's by-name model loading was a sixth of
+/// the server's CPU under report load). Components come back in the
+/// operations' columns: line_no as sequence, component as work_centre, and
+/// quantity_per, required, issued, consumed as setup_hours,
+/// run_hours_per_unit, arrived, good.
 async fn children(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Children, StoreError> {
+    const SELECT: &str = "SELECT 0 AS kind, id, work_order_id, sequence, work_centre, description, setup_hours, \
+        run_hours_per_unit, arrived, good, planned_start, planned_finish, status, scrap, rework, labour_hours, \
+        machine_hours, started_at, completed_at, NULL AS backflush FROM work_order_operations WHERE work_order_id";
+    const COMPONENTS: &str = "SELECT 1, id, work_order_id, line_no, component, NULL, quantity_per, required, \
+        issued, consumed, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, backflush \
+        FROM work_order_components WHERE work_order_id";
+    let backend = conn.get_database_backend();
+    let mut statements = Vec::new();
+    if backend == DbBackend::Postgres {
+        let ids = bigint_array(ids.iter().copied());
+        let sql = format!("{SELECT} = ANY($1) UNION ALL {COMPONENTS} = ANY($1) ORDER BY 1, 4");
+        statements.push(Statement::from_sql_and_values(backend, sql, [ids]));
+    } else {
+        for chunk in padded_chunks(ids) {
+            let list = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("{SELECT} IN ({list}) UNION ALL {COMPONENTS} IN ({list}) ORDER BY 1, 4");
+            let values = chunk.iter().chain(&chunk).map(|&id| Value::from(id));
+            statements.push(Statement::from_sql_and_values(backend, sql, values));
+        }
+    }
     let mut comps: HashMap<i64, Vec<component::Model>> = HashMap::new();
     let mut ops: HashMap<i64, Vec<operation::Model>> = HashMap::new();
-    for chunk in padded_chunks(ids) {
-        for c in component::Entity::find()
-            .filter(component::Column::WorkOrderId.is_in(chunk.iter().copied()))
-            .order_by_asc(component::Column::LineNo)
-            .all(conn)
-            .await?
-        {
-            comps.entry(c.work_order_id).or_default().push(c);
-        }
-        for o in operation::Entity::find()
-            .filter(operation::Column::WorkOrderId.is_in(chunk.iter().copied()))
-            .order_by_asc(operation::Column::Sequence)
-            .all(conn)
-            .await?
-        {
-            ops.entry(o.work_order_id).or_default().push(o);
+    for statement in statements {
+        for row in conn.query_all_raw(statement).await? {
+            let (id, work_order_id): (i64, i64) = (row.try_get_by_index(1)?, row.try_get_by_index(2)?);
+            if row.try_get_by_index::<i32>(0)? == 0 {
+                ops.entry(work_order_id).or_default().push(operation::Model {
+                    id,
+                    work_order_id,
+                    sequence: row.try_get_by_index(3)?,
+                    work_centre: row.try_get_by_index(4)?,
+                    description: row.try_get_by_index(5)?,
+                    setup_hours: row.try_get_by_index(6)?,
+                    run_hours_per_unit: row.try_get_by_index(7)?,
+                    arrived: row.try_get_by_index(8)?,
+                    good: row.try_get_by_index(9)?,
+                    planned_start: row.try_get_by_index(10)?,
+                    planned_finish: row.try_get_by_index(11)?,
+                    status: row.try_get_by_index(12)?,
+                    scrap: row.try_get_by_index(13)?,
+                    rework: row.try_get_by_index(14)?,
+                    labour_hours: row.try_get_by_index(15)?,
+                    machine_hours: row.try_get_by_index(16)?,
+                    started_at: row.try_get_by_index(17)?,
+                    completed_at: row.try_get_by_index(18)?,
+                });
+            } else {
+                comps.entry(work_order_id).or_default().push(component::Model {
+                    id,
+                    work_order_id,
+                    line_no: row.try_get_by_index(3)?,
+                    component: row.try_get_by_index(4)?,
+                    quantity_per: row.try_get_by_index(6)?,
+                    required: row.try_get_by_index(7)?,
+                    issued: row.try_get_by_index(8)?,
+                    consumed: row.try_get_by_index(9)?,
+                    backflush: row.try_get_by_index(19)?,
+                });
+            }
         }
     }
     Ok((comps, ops))
@@ -1186,17 +1269,7 @@ pub async fn report_operations(
     let now = Utc::now();
     let ids: BTreeSet<i64> = reports.iter().map(|r| r.work_order).collect();
     let ids: Vec<i64> = ids.into_iter().collect();
-    // Lock the orders in id order (no deadlock between concurrent batches).
-    let mut rows = Vec::new();
-    for chunk in padded_chunks(&ids) {
-        let mut find = work_order::Entity::find()
-            .filter(work_order::Column::Id.is_in(chunk.iter().copied()))
-            .order_by_asc(work_order::Column::Id);
-        if txn.get_database_backend() == DbBackend::Postgres {
-            find = find.lock_exclusive();
-        }
-        rows.extend(find.all(txn).await?);
-    }
+    let rows = lock_work_orders(txn, &ids).await?;
     let found: Vec<i64> = rows.iter().map(|w| w.id).collect();
     let (mut comps, mut ops) = children(txn, &found).await?;
     let mut pairs = BTreeSet::new();
@@ -1330,11 +1403,8 @@ pub async fn report_operations(
 /// the stock location, and MRP no longer expects its open quantity. Refused
 /// while an operation is running.
 pub async fn close_work_order(txn: &impl ConnectionTrait, actor: &str, id: i64) -> Result<WorkOrder, StoreError> {
-    let mut find = work_order::Entity::find_by_id(id);
-    if txn.get_database_backend() == DbBackend::Postgres {
-        find = find.lock_exclusive();
-    }
-    let wo = find.one(txn).await?.ok_or_else(|| StoreError::not_found("work order", id.to_string()))?;
+    let wo =
+        lock_work_orders(txn, &[id]).await?.pop().ok_or_else(|| StoreError::not_found("work order", id.to_string()))?;
     if wo.status == WorkOrderStatus::Closed.as_str() {
         return Err(StoreError::conflict(
             "work_order_closed",
