@@ -33,7 +33,8 @@ pub const PG_WRITERS: usize = 3;
 /// batch smaller and adds lock waits (measured with 64 terminals: 5,084/s
 /// with two, 3,560/s with three). Re-measured on 2026-12-03, with the
 /// positions locked only for the last statement: three were 0-8 % better,
-/// inside the run-to-run noise.
+/// inside the run-to-run noise; so were three with 128 terminals later that
+/// day, and a `FILL_WAIT` of 0.5-1 ms.
 pub const REPORT_PG_WRITERS: usize = 2;
 
 /// The action recorded in the audit trail for movements.

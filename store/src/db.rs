@@ -453,6 +453,25 @@ pub fn padded_chunks<T: Clone>(keys: &[T]) -> impl Iterator<Item = Vec<T>> + '_ 
     })
 }
 
+/// Statements that read rows by id: `sql` with each `{ids}` replaced by
+/// `= ANY($1)` on PostgreSQL (one statement text whatever the count) or by
+/// an `IN (..)` list from [`padded_chunks`] on SQLite (one statement per
+/// 256 ids).
+pub fn by_ids(backend: DbBackend, sql: &str, ids: &[i64]) -> Vec<Statement> {
+    if backend == DbBackend::Postgres {
+        let sql = sql.replace("{ids}", "= ANY($1)");
+        return vec![Statement::from_sql_and_values(backend, sql, [bigint_array(ids.iter().copied())])];
+    }
+    let uses = sql.matches("{ids}").count();
+    padded_chunks(ids)
+        .map(|chunk| {
+            let sql = sql.replace("{ids}", &format!("IN ({})", vec!["?"; chunk.len()].join(", ")));
+            let values = (0..uses).flat_map(|_| chunk.iter().map(|&id| Value::from(id)));
+            Statement::from_sql_and_values(backend, sql, values.collect::<Vec<_>>())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -462,6 +481,23 @@ mod tests {
         assert_eq!(sizes, [256, 256, 256, 128, 64, 32, 8]);
         assert_eq!(super::pow2_chunks(&rows[..37]).map(<[u32]>::len).collect::<Vec<_>>(), [32, 4, 1]);
         assert_eq!(super::pow2_chunks::<u32>(&[]).count(), 0);
+    }
+
+    #[test]
+    fn by_ids_is_one_array_statement_on_postgres_and_padded_lists_on_sqlite() {
+        use sea_orm::DbBackend;
+        let sql = "SELECT a FROM t WHERE x {ids} UNION ALL SELECT b FROM u WHERE y {ids}";
+        let pg = super::by_ids(DbBackend::Postgres, sql, &[1, 2, 3]);
+        assert_eq!(pg.len(), 1);
+        assert_eq!(pg[0].sql, "SELECT a FROM t WHERE x = ANY($1) UNION ALL SELECT b FROM u WHERE y = ANY($1)");
+        assert_eq!(pg[0].values.as_ref().map(|v| v.0.len()), Some(1));
+        let ids: Vec<i64> = (0..300).collect();
+        let lite = super::by_ids(DbBackend::Sqlite, sql, &ids);
+        assert_eq!(lite.len(), 2);
+        assert!(lite[1].sql.contains(&format!("y IN ({})", vec!["?"; 64].join(", "))));
+        // Each list gets its own copy of the chunk's (padded) ids.
+        assert_eq!(lite[0].values.as_ref().map(|v| v.0.len()), Some(512));
+        assert_eq!(lite[1].values.as_ref().map(|v| v.0.len()), Some(128));
     }
 
     #[test]

@@ -23,12 +23,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, Value,
+    QuerySelect, Value,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{TableRows, bigint_array, insert_rows, padded_chunks, write_rows_returning};
+use crate::db::{TableRows, by_ids, insert_rows, padded_chunks, write_rows_returning};
 use crate::entity::{
     bom, bom_line, item, location, planned_order, position, shop_event, work_centre, work_order,
     work_order_component as component, work_order_operation as operation,
@@ -862,21 +862,11 @@ type Children = (HashMap<i64, Vec<component::Model>>, HashMap<i64, Vec<operation
 async fn lock_work_orders(txn: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<work_order::Model>, StoreError> {
     const SELECT: &str = "SELECT id, planned_order_id, item, quantity, start_date, due_date, stock_location, \
         wip_location, receiving_location, over_completion, status, received, scrapped, released_by, created_at, \
-        updated_at FROM work_orders WHERE id";
+        updated_at FROM work_orders WHERE id {ids} ORDER BY id";
     let backend = txn.get_database_backend();
-    let mut statements = Vec::new();
-    if backend == DbBackend::Postgres {
-        let ids = bigint_array(ids.iter().copied());
-        let sql = format!("{SELECT} = ANY($1) ORDER BY id FOR UPDATE");
-        statements.push(Statement::from_sql_and_values(backend, sql, [ids]));
-    } else {
-        for chunk in padded_chunks(ids) {
-            let sql = format!("{SELECT} IN ({}) ORDER BY id", vec!["?"; chunk.len()].join(", "));
-            statements.push(Statement::from_sql_and_values(backend, sql, chunk.iter().map(|&id| Value::from(id))));
-        }
-    }
+    let lock = if backend == DbBackend::Postgres { " FOR UPDATE" } else { "" };
     let mut orders = Vec::with_capacity(ids.len());
-    for statement in statements {
+    for statement in by_ids(backend, &format!("{SELECT}{lock}"), ids) {
         for row in txn.query_all_raw(statement).await? {
             orders.push(work_order::Model {
                 id: row.try_get_by_index(0)?,
@@ -911,27 +901,14 @@ async fn lock_work_orders(txn: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec
 async fn children(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Children, StoreError> {
     const SELECT: &str = "SELECT 0 AS kind, id, work_order_id, sequence, work_centre, description, setup_hours, \
         run_hours_per_unit, arrived, good, planned_start, planned_finish, status, scrap, rework, labour_hours, \
-        machine_hours, started_at, completed_at, NULL AS backflush FROM work_order_operations WHERE work_order_id";
-    const COMPONENTS: &str = "SELECT 1, id, work_order_id, line_no, component, NULL, quantity_per, required, \
-        issued, consumed, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, backflush \
-        FROM work_order_components WHERE work_order_id";
-    let backend = conn.get_database_backend();
-    let mut statements = Vec::new();
-    if backend == DbBackend::Postgres {
-        let ids = bigint_array(ids.iter().copied());
-        let sql = format!("{SELECT} = ANY($1) UNION ALL {COMPONENTS} = ANY($1) ORDER BY 1, 4");
-        statements.push(Statement::from_sql_and_values(backend, sql, [ids]));
-    } else {
-        for chunk in padded_chunks(ids) {
-            let list = vec!["?"; chunk.len()].join(", ");
-            let sql = format!("{SELECT} IN ({list}) UNION ALL {COMPONENTS} IN ({list}) ORDER BY 1, 4");
-            let values = chunk.iter().chain(&chunk).map(|&id| Value::from(id));
-            statements.push(Statement::from_sql_and_values(backend, sql, values));
-        }
-    }
+        machine_hours, started_at, completed_at, NULL AS backflush FROM work_order_operations \
+        WHERE work_order_id {ids} UNION ALL \
+        SELECT 1, id, work_order_id, line_no, component, NULL, quantity_per, required, issued, consumed, \
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, backflush FROM work_order_components \
+        WHERE work_order_id {ids} ORDER BY 1, 4";
     let mut comps: HashMap<i64, Vec<component::Model>> = HashMap::new();
     let mut ops: HashMap<i64, Vec<operation::Model>> = HashMap::new();
-    for statement in statements {
+    for statement in by_ids(conn.get_database_backend(), SELECT, ids) {
         for row in conn.query_all_raw(statement).await? {
             let (id, work_order_id): (i64, i64) = (row.try_get_by_index(1)?, row.try_get_by_index(2)?);
             if row.try_get_by_index::<i32>(0)? == 0 {
