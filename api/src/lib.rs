@@ -27,6 +27,8 @@ pub use state::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Takt control plane", description = "MRP and inventory control plane: master data, ledger, demand and supply, MRP runs."),
+    // Path parameters' enums are not collected from the routes' bodies.
+    components(schemas(store::planning::PlannedAction, shop_routes::TransferAction)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

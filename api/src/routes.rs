@@ -988,9 +988,10 @@ pub async fn create_token(
     .await
 }
 
-/// Revokes a token.
+/// Revokes a token. The last active admin token is kept (409
+/// `last_admin_token`): create another admin token first.
 #[utoipa::path(delete, path = "/tokens/{name}", tag = "administration", params(("name" = String, Path, description = "Token name")),
-    responses((status = 200, body = TokenInfo), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = TokenInfo), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn revoke_token(
     State(s): State<AppState>,
     auth: Auth,

@@ -668,9 +668,31 @@ async fn every_route_needs_a_token_and_is_in_the_openapi_document() {
         }
     }
     assert!(checked >= 40, "{checked}");
+    // Every schema reference resolves (a client generator stops at the first that does not).
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.len() > 50, "{}", refs.len());
+    for r in refs {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected reference {r}"));
+        assert!(schemas.contains_key(name), "the document refers to {r}, which it does not define");
+    }
     // And the router has no route the document lacks: an unknown path is 404 after auth.
     let (s, _) = app.call("GET", "/no-such-route", ADMIN, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                out.push(r.clone());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
 }
 
 fn orders_of(result: &Value) -> Vec<(String, String, String, String)> {
@@ -1303,5 +1325,31 @@ async fn concurrent_terminals_on_one_operation_count_every_unit_once() {
         let late = app.ok("GET", "/wip?as_of=2030-01-01", PLANNER, None).await;
         assert!(late.as_array().unwrap().iter().any(|c| !c["late"].as_array().unwrap().is_empty()));
         assert_eq!(app.ok("GET", "/wip/reconcile", PLANNER, None).await, json!([]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_admin_token_cannot_be_revoked() {
+    for url in databases().await {
+        let app = App::new(&url).await;
+        // "admin" is the only admin token: revoking it would lock everyone out of token management.
+        let (s, body) = app.call("DELETE", "/tokens/admin", ADMIN, None).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{url}: {body}");
+        assert_eq!(body["code"], "last_admin_token");
+        assert!(body["message"].as_str().unwrap().contains("\"admin\""), "{body}");
+        let (s, _) = app.call("GET", "/tokens", ADMIN, None).await;
+        assert_eq!(s, StatusCode::OK, "the token still works");
+        // With a second admin token, the first can go; then the second is the last.
+        let (s, second) = app.call("POST", "/tokens", ADMIN, Some(json!({"name": "ada", "role": "admin"}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{second}");
+        let (s, body) = app.call("DELETE", "/tokens/admin", ADMIN, None).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let secret = second["token"].as_str().unwrap();
+        let (s, body) = app.call("DELETE", "/tokens/ada", secret, None).await;
+        assert_eq!((s, body["code"].as_str()), (StatusCode::CONFLICT, Some("last_admin_token")));
+        // Tokens of other roles are revoked as before.
+        let (s, body) = app.call("DELETE", "/tokens/pia", secret, None).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert!(body["revoked_at"].is_string(), "{body}");
     }
 }

@@ -245,6 +245,13 @@ fn scenario_import_export_and_tokens_from_the_command_line() {
     assert!(out.status.success());
     let out = takt(&["token", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("revoked"));
+    // The only admin token stays (exit 2, named), until there is another.
+    assert!(takt(&["token", "create", "--name", "root", "--role", "admin"]).status.success());
+    let out = takt(&["token", "revoke", "root"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("last active admin token"));
+    assert!(takt(&["token", "create", "--name", "root-2", "--role", "admin"]).status.success());
+    assert!(takt(&["token", "revoke", "root"]).status.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

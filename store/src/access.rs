@@ -116,6 +116,21 @@ pub async fn revoke_token(txn: &impl ConnectionTrait, name: &str) -> Result<Toke
         .one(txn)
         .await?
         .ok_or_else(|| StoreError::not_found("token", name))?;
+    if row.role == Role::Admin.as_str() && row.revoked_at.is_none() {
+        // Locked, so two revocations at once cannot both see the other admin.
+        let mut admins = api_token::Entity::find()
+            .filter(api_token::Column::Role.eq(Role::Admin.as_str()))
+            .filter(api_token::Column::RevokedAt.is_null());
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            admins = admins.lock_exclusive();
+        }
+        if admins.all(txn).await?.iter().all(|a| a.name == row.name) {
+            return Err(StoreError::conflict(
+                "last_admin_token",
+                format!("token {name:?} is the last active admin token; create another admin token before revoking it"),
+            ));
+        }
+    }
     let mut active: api_token::ActiveModel = row.into();
     active.revoked_at = Set(Some(Utc::now()));
     let row = sea_orm::ActiveModelTrait::update(active, txn).await?;
