@@ -52,6 +52,9 @@ pub struct BenchLsdmArgs {
     /// Stop an instance at this relative gap.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0001)]
     gap: f64,
+    /// Print each instance's search log (LP rounds, heuristic steps, MIP) on standard error.
+    #[arg(long)]
+    log: bool,
 }
 
 fn options(time_limit: f64, gap: f64) -> anyhow::Result<Options> {
@@ -124,6 +127,11 @@ pub fn run_bench_lsdm(args: BenchLsdmArgs) -> anyhow::Result<()> {
             row.outcome.seconds,
             row.outcome.stop.as_str()
         );
+        if args.log {
+            for line in &row.outcome.log {
+                eprintln!("    {line}");
+            }
+        }
         rows.push(row);
     }
     print!("{}", optimize::bench::markdown(&rows));

@@ -361,6 +361,104 @@ impl Problem {
         }
         plan
     }
+
+    /// Lot-for-lot, but each order moved back to earlier buckets, split where
+    /// it must be, until it fits its work centres' regular capacity (then
+    /// their overtime): a start plan that meets demand on time where
+    /// capacity is tight and relax-and-fix, which underestimates setup time
+    /// in its relaxed future, leaves demand late. Parents come first, so
+    /// components are planned against the releases that need them; an order
+    /// that fits nowhere stays in its latest bucket (the plan is then
+    /// rejected by [`Problem::evaluate`] like any other infeasible one).
+    pub fn capacity_shifted(&self) -> Plan {
+        let n = self.items.len();
+        let mut plan = Plan::empty(self);
+        let mut dependent = vec![vec![0.0; self.periods]; n];
+        let mut comps: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        for a in &self.arcs {
+            comps[a.parent].push((a.component, a.quantity));
+        }
+        let mut used: Vec<Vec<f64>> = self.resources.iter().map(|_| vec![0.0; self.periods]).collect();
+        for &i in &self.topological_order() {
+            let it = &self.items[i];
+            let end = self.release_end(i);
+            if !it.orderable || end == 0 {
+                continue;
+            }
+            let mut avail = it.initial_stock;
+            for t in 0..self.periods {
+                avail += it.receipts[t] + plan.release[i].get(t.wrapping_sub(it.lead_time)).copied().unwrap_or(0.0)
+                    - it.demand[t]
+                    - dependent[i][t];
+                if avail >= it.safety_stock - TOLERANCE {
+                    continue;
+                }
+                let mut q = (it.safety_stock - avail).max(it.min_lot);
+                if it.multiple > 0.0 {
+                    q = (q / it.multiple - 1e-9).ceil() * it.multiple;
+                }
+                let latest = t.saturating_sub(it.lead_time).min(end - 1);
+                // Lots with a minimum or a multiple move whole; others split.
+                let whole = it.min_lot > 0.0 || it.multiple > 0.0;
+                let mut left = q;
+                for overtime in [false, true] {
+                    for u in (0..=latest).rev() {
+                        if left <= TOLERANCE {
+                            break;
+                        }
+                        let setup = plan.release[i][u] <= TOLERANCE;
+                        let room = it
+                            .loads
+                            .iter()
+                            .map(|l| {
+                                let r = &self.resources[l.resource];
+                                let cap = r.capacity[u] + if overtime { r.overtime_max[u] } else { 0.0 };
+                                let free = cap - used[l.resource][u] - if setup { l.setup } else { 0.0 };
+                                if l.per_unit > 0.0 {
+                                    free / l.per_unit
+                                } else if free < -TOLERANCE {
+                                    0.0
+                                } else {
+                                    f64::INFINITY
+                                }
+                            })
+                            .fold(f64::INFINITY, f64::min)
+                            .max(0.0);
+                        let take =
+                            if whole { if room + TOLERANCE >= left { left } else { 0.0 } } else { left.min(room) };
+                        if take <= TOLERANCE {
+                            continue;
+                        }
+                        for l in &it.loads {
+                            used[l.resource][u] += take * l.per_unit + if setup { l.setup } else { 0.0 };
+                        }
+                        plan.release[i][u] += take;
+                        left -= take;
+                    }
+                }
+                if left > TOLERANCE {
+                    for l in &it.loads {
+                        let setup = if plan.release[i][latest] <= TOLERANCE { l.setup } else { 0.0 };
+                        used[l.resource][latest] += left * l.per_unit + setup;
+                    }
+                    plan.release[i][latest] += left;
+                }
+                // Orders released earlier arrive earlier: recount from the start.
+                avail = it.initial_stock;
+                for s in 0..=t {
+                    avail += it.receipts[s] + plan.release[i].get(s.wrapping_sub(it.lead_time)).copied().unwrap_or(0.0)
+                        - it.demand[s]
+                        - dependent[i][s];
+                }
+            }
+            for &(c, q) in &comps[i] {
+                for u in 0..self.periods {
+                    dependent[c][u] += q * plan.release[i][u];
+                }
+            }
+        }
+        plan
+    }
 }
 
 #[cfg(test)]
@@ -401,6 +499,46 @@ pub(crate) mod tests {
         let e = p.evaluate(&p.lot_for_lot());
         assert!(e.violations.is_empty(), "{:?}", e.violations);
         assert_eq!(e.cost.total(), p.items[0].setup_cost.iter().sum::<f64>());
+    }
+
+    #[test]
+    fn capacity_shifted_plan_meets_demand_on_time_where_lot_for_lot_overloads() {
+        // A needs 2 C; both on one work centre of 100 hours a bucket. Lot-for-lot
+        // needs 110 hours for A in bucket 3 and 105 for C in bucket 2.
+        let mut p = wagner_whitin();
+        p.periods = 6;
+        let base = ProblemItem {
+            lead_time: 1,
+            receipts: vec![0.0; 6],
+            demand: vec![0.0, 0.0, 0.0, 0.0, 100.0, 60.0],
+            setup_cost: vec![50.0; 6],
+            loads: vec![Load { resource: 0, per_unit: 1.0, setup: 10.0 }],
+            ..p.items[0].clone()
+        };
+        let c = ProblemItem {
+            id: "C".into(),
+            lead_time: 0,
+            demand: vec![0.0; 6],
+            loads: vec![Load { resource: 0, per_unit: 0.5, setup: 5.0 }],
+            ..base.clone()
+        };
+        p.items = vec![ProblemItem { id: "A".into(), ..base }, c];
+        p.arcs = vec![Arc { parent: 0, component: 1, quantity: 2.0 }];
+        p.resources =
+            vec![Resource { id: "R".into(), capacity: vec![100.0; 6], overtime_max: vec![0.0; 6], overtime_cost: 0.0 }];
+        assert!(!p.evaluate(&p.lot_for_lot()).violations.is_empty(), "lot-for-lot overloads");
+        let plan = p.capacity_shifted();
+        let e = p.evaluate(&plan);
+        assert!(e.violations.is_empty(), "{:?}", e.violations);
+        assert!(e.backlog.iter().flatten().all(|&b| b == 0.0), "{:?}", e.backlog);
+        assert!(e.load[0].iter().all(|&l| l <= 100.0 + TOLERANCE), "{:?}", e.load);
+        assert_eq!(plan.release[0].iter().sum::<f64>(), 160.0);
+        assert_eq!(plan.release[1].iter().sum::<f64>(), 320.0);
+        // A's 100 for bucket 4 is split over buckets 3 and 2 (90 hours free after setup in 3).
+        assert_eq!(plan.release[0][3], 90.0);
+        // With too little capacity in all, it still returns a plan, which evaluate rejects.
+        p.resources[0].capacity = vec![20.0; 6];
+        assert!(!p.evaluate(&p.capacity_shifted()).violations.is_empty());
     }
 
     #[test]

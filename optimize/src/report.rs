@@ -461,9 +461,11 @@ pub fn stop_message(opt: &Optimized) -> String {
     let from = match out.source {
         crate::solve::PlanSource::Mip => "the MIP search",
         crate::solve::PlanSource::Heuristic if out.stop == crate::solve::StopReason::TimeLimit => {
-            "the heuristic (relax-and-fix / fix-and-optimise): the exact search found nothing better in time"
+            "the heuristics (capacity-shifted lot-for-lot, relax-and-fix, fix-and-optimise): the exact search found nothing better in time"
         }
-        crate::solve::PlanSource::Heuristic => "the heuristic (relax-and-fix / fix-and-optimise)",
+        crate::solve::PlanSource::Heuristic => {
+            "the heuristics (capacity-shifted lot-for-lot, relax-and-fix, fix-and-optimise)"
+        }
         crate::solve::PlanSource::LotForLot => "the lot-for-lot plan, which fits capacity: nothing better was found",
         crate::solve::PlanSource::Empty => {
             "no plan better than ordering nothing was found in time: every demand is backlogged"

@@ -1,7 +1,10 @@
 //! The optimiser: bound, heuristics, exact search, and the never-empty fallback.
 //!
 //! 1. **Start plans**: the empty plan (always feasible: all independent
-//!    demand is backlogged) and the lot-for-lot MRP plan when it fits capacity.
+//!    demand is backlogged), the lot-for-lot MRP plan when it fits capacity,
+//!    and where it does not, lot-for-lot with orders moved back and split
+//!    until they fit ([`Problem::capacity_shifted`]): on time wherever
+//!    earlier capacity allows, in milliseconds.
 //! 2. **Bound**: the LP relaxation strengthened by rounds of (l,S)
 //!    inequalities ([`crate::mip`]); its value is a valid lower bound.
 //! 3. **Relax-and-fix** over time windows: setups of the window are binary,
@@ -199,7 +202,9 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
         prep.binaries(),
         s.best_cost
     ));
-    s.offer(problem.lot_for_lot(), PlanSource::LotForLot, "lot-for-lot");
+    if !s.offer(problem.lot_for_lot(), PlanSource::LotForLot, "lot-for-lot") {
+        s.offer(problem.capacity_shifted(), PlanSource::Heuristic, "capacity-shifted lot-for-lot");
+    }
 
     // Bound: LP relaxation with rounds of (l,S) cuts.
     let mut cuts: Vec<Cut> = Vec::new();
