@@ -63,6 +63,14 @@ pub struct ProblemItem {
     pub orderable: bool,
 }
 
+impl ProblemItem {
+    /// The order for a shortfall: at least the minimum, rounded up to the multiple.
+    fn lot_size(&self, shortfall: f64) -> f64 {
+        let q = shortfall.max(self.min_lot);
+        if self.multiple > 0.0 { (q / self.multiple - 1e-9).ceil() * self.multiple } else { q }
+    }
+}
+
 /// The load an order puts on one resource in its release bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Load {
@@ -317,6 +325,15 @@ impl Problem {
         Evaluation { cost, stock, backlog, load, overload, violations }
     }
 
+    /// Each item's direct components with their quantities per unit.
+    fn components_of(&self) -> Vec<Vec<(usize, f64)>> {
+        let mut comps: Vec<Vec<(usize, f64)>> = vec![Vec::new(); self.items.len()];
+        for a in &self.arcs {
+            comps[a.parent].push((a.component, a.quantity));
+        }
+        comps
+    }
+
     /// The uncapacitated lot-for-lot MRP plan (what plain MRP would do,
     /// ignoring capacity): each item, parents first, orders its net
     /// requirement below safety stock in the bucket it is due, released
@@ -326,10 +343,7 @@ impl Problem {
         let n = self.items.len();
         let mut plan = Plan::empty(self);
         let mut dependent = vec![vec![0.0; self.periods]; n];
-        let mut comps: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
-        for a in &self.arcs {
-            comps[a.parent].push((a.component, a.quantity));
-        }
+        let comps = self.components_of();
         for &i in &self.topological_order() {
             let it = &self.items[i];
             let mut avail = it.initial_stock;
@@ -337,10 +351,7 @@ impl Problem {
             for t in 0..self.periods {
                 avail += it.receipts[t] - it.demand[t] - dependent[i][t];
                 if avail < it.safety_stock - TOLERANCE && it.orderable && self.release_end(i) > 0 {
-                    let mut q = (it.safety_stock - avail).max(it.min_lot);
-                    if it.multiple > 0.0 {
-                        q = (q / it.multiple - 1e-9).ceil() * it.multiple;
-                    }
+                    let q = it.lot_size(it.safety_stock - avail);
                     orders_due[t] += q;
                     avail += q;
                 }
@@ -374,10 +385,7 @@ impl Problem {
         let n = self.items.len();
         let mut plan = Plan::empty(self);
         let mut dependent = vec![vec![0.0; self.periods]; n];
-        let mut comps: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
-        for a in &self.arcs {
-            comps[a.parent].push((a.component, a.quantity));
-        }
+        let comps = self.components_of();
         let mut used: Vec<Vec<f64>> = self.resources.iter().map(|_| vec![0.0; self.periods]).collect();
         for &i in &self.topological_order() {
             let it = &self.items[i];
@@ -393,10 +401,7 @@ impl Problem {
                 if avail >= it.safety_stock - TOLERANCE {
                     continue;
                 }
-                let mut q = (it.safety_stock - avail).max(it.min_lot);
-                if it.multiple > 0.0 {
-                    q = (q / it.multiple - 1e-9).ceil() * it.multiple;
-                }
+                let q = it.lot_size(it.safety_stock - avail);
                 let latest = t.saturating_sub(it.lead_time).min(end - 1);
                 // Lots with a minimum or a multiple move whole; others split.
                 let whole = it.min_lot > 0.0 || it.multiple > 0.0;
