@@ -35,13 +35,12 @@ fn audit(entity: &'static str, id: impl Into<Option<String>>, detail: Option<Str
     AuditEntry { entity, entity_id: id.into(), detail }
 }
 
-fn engine(s: &AppState) -> Result<Engine, ApiError> {
-    s.workflows.clone().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "workflows_unavailable",
-            "workflows are not configured: start the server with TEMPORAL_ADDRESS set (see the README)",
-        )
+/// The workflow engine, asked for after the request's own checks: bad input
+/// gets its 4xx even while workflows are down (a retry would not mend it).
+fn configured(engine: Option<Engine>) -> Result<Engine, StoreError> {
+    engine.ok_or_else(|| StoreError::Unavailable {
+        code: "workflows_unavailable",
+        message: "workflows are not configured: start the server with TEMPORAL_ADDRESS set (see the README)".into(),
     })
 }
 
@@ -84,12 +83,13 @@ pub async fn start_receipt(
 ) -> Result<Response, ApiError> {
     auth.require(RECEIVING)?;
     let body: ReceiptRequest = parse_body(&bytes)?;
-    let engine = engine(&s)?;
+    let engine = s.workflows.clone();
     let actor = auth.0.name.clone();
     write(&s, &auth, RECEIVING, &headers, "POST /quality/receipts", &bytes, move |txn| {
         Box::pin(async move {
             quality::begin_write(txn).await?;
             quality::check_receipt(txn, &body).await?;
+            let engine = configured(engine)?;
             let order = body.supply_order.clone();
             let id = engine.start_receipt(&actor, body).await.map_err(engine_error)?;
             Ok((
@@ -117,12 +117,13 @@ pub async fn start_hold(
 ) -> Result<Response, ApiError> {
     auth.require(HOLDING)?;
     let body: HoldRequest = parse_body(&bytes)?;
-    let engine = engine(&s)?;
+    let engine = s.workflows.clone();
     let actor = auth.0.name.clone();
     write(&s, &auth, HOLDING, &headers, "POST /quality/holds", &bytes, move |txn| {
         Box::pin(async move {
             quality::begin_write(txn).await?;
             quality::check_hold(txn, &body).await?;
+            let engine = configured(engine)?;
             let what = format!("hold {} at {}: {}", body.item, body.location, body.reason);
             let id = engine.start_hold(&actor, body).await.map_err(engine_error)?;
             Ok((
@@ -320,12 +321,13 @@ pub async fn decide(
         ));
     }
     let body: DecisionBody = parse_body(&bytes)?;
-    let engine = engine(&s)?;
+    let engine = s.workflows.clone();
     let inspector = auth.0.name.clone();
     write(&s, &auth, INSPECTOR, &headers, "POST /quality/inspection-lots/{id}/decision", &bytes, move |txn| {
         Box::pin(async move {
             quality::begin_write(txn).await?;
             let (lot, decision) = quality::check_decision(txn, &inspector, id, &body).await?;
+            let engine = configured(engine)?;
             let kind = if lot.origin == "hold" { LotWorkflow::Hold } else { LotWorkflow::Receipt };
             let step = engine.decide(kind, &lot.workflow_id, decision.clone()).await.map_err(engine_error)?;
             let kind_name = serde_json::to_value(decision.decision)
@@ -434,12 +436,13 @@ pub async fn release_planned_order(
 ) -> Result<Response, ApiError> {
     auth.require(PLANNER)?;
     let body: store::shop::ReleaseBody = parse_body(&bytes)?;
-    let engine = engine(&s)?;
+    let engine = s.workflows.clone();
     let actor = auth.0.name.clone();
     write(&s, &auth, PLANNER, &headers, "POST /workflows/planned-order-releases", &bytes, move |txn| {
         Box::pin(async move {
             quality::begin_write(txn).await?;
             store::release::check_release(txn, &body).await?;
+            let engine = configured(engine)?;
             let po = body.planned_order;
             let id = engine.start_release(&actor, body).await.map_err(engine_error)?;
             Ok((

@@ -1353,3 +1353,29 @@ async fn the_last_admin_token_cannot_be_revoked() {
         assert!(body["revoked_at"].is_string(), "{body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_workflows_bad_input_is_refused_before_the_503() {
+    // This server has no Temporal: a workflow route answers 503, but only
+    // for input that would otherwise start a workflow.
+    let url = databases().await.remove(0);
+    let app = App::new(&url).await;
+    let empty = json!({"item": "", "location": "", "lot": "", "reason": ""});
+    let (s, body) = app.call("POST", "/quality/holds", ERP, Some(empty)).await;
+    assert!(s.is_client_error(), "{s} {body}");
+    assert!(body["message"].as_str().unwrap().contains("item"), "{body}");
+    let (s, body) =
+        app.call("POST", "/workflows/planned-order-releases", PLANNER, Some(json!({"planned_order": 999}))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    // Good input: 503, with the reason.
+    assert_eq!(
+        app.call("PUT", "/locations/MAIN", ADMIN, Some(json!({"id": "MAIN", "kind": "plant_store"}))).await.0,
+        200
+    );
+    assert_eq!(app.call("PUT", "/items/RIVET", ADMIN, Some(json!({"id": "RIVET", "source": "buy"}))).await.0, 201);
+    let receipt = json!({"kind": "receipt", "item": "RIVET", "quantity": 5, "location": "MAIN"});
+    assert_eq!(app.call("POST", "/movements", ADMIN, Some(receipt)).await.0, 201);
+    let hold = json!({"item": "RIVET", "location": "MAIN", "lot": "", "reason": "suspect"});
+    let (s, body) = app.call("POST", "/quality/holds", ERP, Some(hold)).await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("workflows_unavailable")), "{body}");
+}
