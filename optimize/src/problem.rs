@@ -395,13 +395,14 @@ impl Problem {
             }
             let mut avail = it.initial_stock;
             for t in 0..self.periods {
-                avail += it.receipts[t] + plan.release[i].get(t.wrapping_sub(it.lead_time)).copied().unwrap_or(0.0)
-                    - it.demand[t]
-                    - dependent[i][t];
+                avail += it.receipts[t] - it.demand[t] - dependent[i][t];
                 if avail >= it.safety_stock - TOLERANCE {
                     continue;
                 }
                 let q = it.lot_size(it.safety_stock - avail);
+                // Every part of the order arrives by bucket t (or is past due,
+                // released in bucket 0, as in lot-for-lot), so it covers t.
+                avail += q;
                 let latest = t.saturating_sub(it.lead_time).min(end - 1);
                 // Lots with a minimum or a multiple move whole; others split.
                 let whole = it.min_lot > 0.0 || it.multiple > 0.0;
@@ -447,13 +448,6 @@ impl Problem {
                         used[l.resource][latest] += left * l.per_unit + setup;
                     }
                     plan.release[i][latest] += left;
-                }
-                // Orders released earlier arrive earlier: recount from the start.
-                avail = it.initial_stock;
-                for s in 0..=t {
-                    avail += it.receipts[s] + plan.release[i].get(s.wrapping_sub(it.lead_time)).copied().unwrap_or(0.0)
-                        - it.demand[s]
-                        - dependent[i][s];
                 }
             }
             for &(c, q) in &comps[i] {
@@ -541,6 +535,11 @@ pub(crate) mod tests {
         assert_eq!(plan.release[1].iter().sum::<f64>(), 320.0);
         // A's 100 for bucket 4 is split over buckets 3 and 2 (90 hours free after setup in 3).
         assert_eq!(plan.release[0][3], 90.0);
+        // Demand inside the lead time is ordered once, in bucket 0 (past due).
+        let mut early = p.clone();
+        early.items[0].demand = vec![30.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        early.items[0].lead_time = 2;
+        assert_eq!(early.capacity_shifted().release[0], [30.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
         // With too little capacity in all, it still returns a plan, which evaluate rejects.
         p.resources[0].capacity = vec![20.0; 6];
         assert!(!p.evaluate(&p.capacity_shifted()).violations.is_empty());
