@@ -307,6 +307,12 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
     if s.source == PlanSource::Heuristic || s.source == PlanSource::LotForLot || s.source == PlanSource::Empty {
         s.log.push(format!("returning the best {} plan", s.source.as_str()));
     }
+    // The split says what drives the cost (setups, overtime, ...), which the total hides.
+    let c = &s.best_eval.cost;
+    s.log.push(format!(
+        "cost: setup {:.2}, unit {:.2}, holding {:.2}, overtime {:.2}, backlog {:.2}, safety stock {:.2}",
+        c.setup, c.unit, c.holding, c.overtime, c.backlog, c.safety_stock
+    ));
     Outcome {
         objective: s.best_cost,
         gap,
@@ -513,6 +519,11 @@ mod tests {
         let ordered: Vec<usize> = (0..12).filter(|&t| out.plan.release[0][t] > 0.0).collect();
         assert_eq!(ordered, vec![0, 2, 4, 7, 9, 10]);
         assert_eq!(out.stop, StopReason::Optimal);
+        // Setups 85 + 102 + 98 + 86 + 110 + 98; holding 29 + 61 + (26 + 2·34) + 45 + 56.
+        assert_eq!(
+            out.log.last().map(String::as_str),
+            Some("cost: setup 579.00, unit 0.00, holding 285.00, overtime 0.00, backlog 0.00, safety stock 0.00")
+        );
     }
 
     #[test]
