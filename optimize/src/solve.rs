@@ -6,7 +6,8 @@
 //!    until they fit ([`Problem::capacity_shifted`]): on time wherever
 //!    earlier capacity allows, in milliseconds.
 //! 2. **Bound**: the LP relaxation strengthened by rounds of (l,S)
-//!    inequalities ([`crate::mip`]); its value is a valid lower bound.
+//!    inequalities and capacity flow covers ([`crate::mip`]); its value is a
+//!    valid lower bound.
 //! 3. **Relax-and-fix** over time windows: setups of the window are binary,
 //!    earlier ones fixed, later ones relaxed; the window moves forward. Each
 //!    step starts CBC (when a step has under 3 s, in quick mode: no
@@ -206,7 +207,7 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
         s.offer(problem.capacity_shifted(), PlanSource::Heuristic, "capacity-shifted lot-for-lot");
     }
 
-    // Bound: LP relaxation with rounds of (l,S) cuts.
+    // Bound: LP relaxation with rounds of (l,S) and capacity cuts.
     let mut cuts: Vec<Cut> = Vec::new();
     let mut bound = f64::NEG_INFINITY;
     let mut last_lp: Option<Solved> = None;
