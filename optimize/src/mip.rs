@@ -1100,28 +1100,7 @@ mod cut_validity {
         for seed in 0..25 {
             let p = random_problem(seed);
             let prep = Prepared::new(&p);
-            let mut cuts = Vec::new();
-            let mut lp_bound = f64::NEG_INFINITY;
-            for _ in 0..15 {
-                let lp = solve(
-                    &prep,
-                    &SolveOptions {
-                        mode: &|_, _| Mode::Relaxed,
-                        cuts: &cuts,
-                        time_limit: 10.0,
-                        gap: 0.0,
-                        start: None,
-                        quick: false,
-                    },
-                )
-                .unwrap();
-                lp_bound = lp.objective;
-                let new = prep.separate(&lp);
-                if new.is_empty() {
-                    break;
-                }
-                cuts.extend(new);
-            }
+            let (lp_bound, cuts) = lp_rounds(&prep, true);
             total_cuts += cuts.len();
             capacity_cuts += cuts.iter().filter(|c| matches!(c, Cut::Capacity(_))).count();
             let plain = optimum(&prep, &[]);
@@ -1136,8 +1115,8 @@ mod cut_validity {
         assert!(capacity_cuts > 10, "only {capacity_cuts} capacity cuts were tried");
     }
 
-    /// The LP bound after rounds of cuts, with or without capacity cuts.
-    fn lp_bound(prep: &Prepared<'_>, with_capacity: bool) -> f64 {
+    /// The LP bound after rounds of cuts (with or without capacity cuts), and the cuts.
+    fn lp_rounds(prep: &Prepared<'_>, with_capacity: bool) -> (f64, Vec<Cut>) {
         let mut cuts = Vec::new();
         let mut bound = f64::NEG_INFINITY;
         for _ in 0..30 {
@@ -1161,7 +1140,7 @@ mod cut_validity {
             }
             cuts.extend(new);
         }
-        bound
+        (bound, cuts)
     }
 
     #[test]
@@ -1170,8 +1149,8 @@ mod cut_validity {
         for seed in 0..25 {
             let p = random_problem(seed);
             let prep = Prepared::new(&p);
-            let ls_only = lp_bound(&prep, false);
-            let both = lp_bound(&prep, true);
+            let ls_only = lp_rounds(&prep, false).0;
+            let both = lp_rounds(&prep, true).0;
             let optimum = optimum(&prep, &[]);
             let tolerance = 1e-6 * (1.0 + optimum.abs());
             assert!(both >= ls_only - tolerance, "seed {seed}: {both} with capacity cuts, {ls_only} without");
