@@ -900,7 +900,7 @@ fn add_constraints(prep: &Prepared<'_>, v: &Vars, cuts: &[Cut], model: &mut Coin
 
 /// Adds a [`CapacityCut`] as `Σ a·q + (st - (U - λ)⁺)·y - O - Σ a·(RB + ES⁺)
 /// ≤ capacity - Σ (U - λ)⁺` (a member without a quantity variable in this
-/// model is closed: its `y` is 0).
+/// model, as in relax-and-fix, is closed: its `y` is 0).
 fn add_capacity_cut(prep: &Prepared<'_>, v: &Vars, cut: &CapacityCut, model: &mut CoinCbcProblem) {
     let t = cut.bucket;
     let (terms, lambda) = prep.cover_terms(cut);
@@ -922,7 +922,8 @@ fn add_capacity_cut(prep: &Prepared<'_>, v: &Vars, cut: &CapacityCut, model: &mu
                 e.add_mul(a, q);
                 rhs += reduction - st;
             }
-            (None, _) => rhs += reduction,
+            // Closed (fixed at 0 in this model): `(U - λ)⁺ (1 - 0)` stays.
+            (None, _) => {}
         }
         if t > 0
             && let Some(rb) = v.rb[i][t - 1]
@@ -1084,11 +1085,12 @@ mod cut_validity {
     }
 
     fn optimum(prep: &Prepared<'_>, cuts: &[Cut]) -> f64 {
-        let s = solve(
-            prep,
-            &SolveOptions { mode: &|_, _| Mode::Integer, cuts, time_limit: 30.0, gap: 0.0, start: None, quick: false },
-        )
-        .unwrap();
+        optimum_with(prep, cuts, &|_, _| Mode::Integer)
+    }
+
+    fn optimum_with(prep: &Prepared<'_>, cuts: &[Cut], mode: &dyn Fn(usize, usize) -> Mode) -> f64 {
+        let s =
+            solve(prep, &SolveOptions { mode, cuts, time_limit: 30.0, gap: 0.0, start: None, quick: false }).unwrap();
         assert_eq!(s.stop, Stop::Optimal);
         s.objective
     }
@@ -1110,6 +1112,15 @@ mod cut_validity {
                 "seed {seed}: {plain} without cuts, {with_cuts} with"
             );
             assert!(lp_bound <= plain + 1e-5 * (1.0 + plain), "seed {seed}: LP bound {lp_bound} above optimum {plain}");
+            // As in relax-and-fix: setups of bucket 1 fixed closed (no
+            // quantity variable), so cuts over them must still hold.
+            let closed = |_: usize, u: usize| if u == 1 { Mode::Fixed(0.0) } else { Mode::Integer };
+            let plain = optimum_with(&prep, &[], &closed);
+            let with_cuts = optimum_with(&prep, &cuts, &closed);
+            assert!(
+                (plain - with_cuts).abs() < 1e-5 * (1.0 + plain),
+                "seed {seed}, bucket 1 closed: {plain} without cuts, {with_cuts} with"
+            );
         }
         assert!(total_cuts > 100, "only {total_cuts} cuts were tried");
         assert!(capacity_cuts > 10, "only {capacity_cuts} capacity cuts were tried");
