@@ -912,18 +912,11 @@ fn add_capacity_cut(prep: &Prepared<'_>, v: &Vars, cut: &CapacityCut, model: &mu
     for (&(i, l), &(a, st, u)) in cut.members.iter().zip(&terms) {
         let reduction = (u - lambda).max(0.0);
         rhs -= reduction;
-        match (v.q[i][t], v.y[i][t]) {
-            (Some(q), Some(y)) => {
-                e.add_mul(a, q);
-                e.add_mul(st - reduction, y);
-            }
-            (Some(q), None) => {
-                // Always open (no setup variable): y = 1.
-                e.add_mul(a, q);
-                rhs += reduction - st;
-            }
-            // Closed (fixed at 0 in this model): `(U - λ)⁺ (1 - 0)` stays.
-            (None, _) => {}
+        // Members have setups, so `y` exists wherever `q` does. Without `q`
+        // (closed, fixed at 0 in this model) the constant `(U - λ)⁺` stays.
+        if let (Some(q), Some(y)) = (v.q[i][t], v.y[i][t]) {
+            e.add_mul(a, q);
+            e.add_mul(st - reduction, y);
         }
         if t > 0
             && let Some(rb) = v.rb[i][t - 1]
