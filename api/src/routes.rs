@@ -791,6 +791,10 @@ pub struct OptimizeRequest {
     /// Relative gap at which to stop, 0 to below 1 (default 0.01).
     #[serde(default)]
     pub gap: Option<f64>,
+    /// Threads for the solver's branch-and-bound, 1 to the server's cores
+    /// (default 1, which leaves the other cores to the shop floor).
+    #[serde(default)]
+    pub threads: Option<u32>,
     /// Cost coefficients: the `capacity.costs` object of the scenario
     /// extension (setup_cost, holding_rate, holding_cost, backlog_cost,
     /// safety_stock_cost); the optimiser's defaults otherwise.
@@ -799,7 +803,8 @@ pub struct OptimizeRequest {
     pub costs: Option<serde_json::Value>,
 }
 
-/// One optimisation at a time: each keeps a core busy for its time limit.
+/// One optimisation at a time: each keeps its `threads` cores busy for its
+/// time limit.
 static OPTIMIZING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 /// `takt optimize` on the live data: capacity from the work centres (hours
@@ -824,6 +829,16 @@ pub async fn optimize(State(s): State<AppState>, auth: Auth, bytes: Bytes) -> Re
     if !(gap.is_finite() && (0.0..1.0).contains(&gap)) {
         return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "gap", "must be from 0 to below 1"));
     }
+    let cores = optimize::solve::available_threads();
+    let threads = request.threads.unwrap_or(1) as usize;
+    if !(1..=cores).contains(&threads) {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "threads",
+            format!("must be 1 to {cores} (the server's cores)"),
+        ));
+    }
     let calendar = match request.calendar {
         Some(c) => c,
         None => planning::default_calendar(s.store.conn()).await?,
@@ -836,7 +851,7 @@ pub async fn optimize(State(s): State<AppState>, auth: Auth, bytes: Bytes) -> Re
                 e.problems().into_iter().map(|p| store::FieldProblem { field: p.path, message: p.message }).collect();
             ApiError::from(store::StoreError::Invalid(problems))
         })?;
-        let options = optimize::solve::Options { time_limit, gap };
+        let options = optimize::solve::Options { time_limit, gap, threads };
         let opt = optimize::report::optimize_scenario(&scenario, &network, &capacity, &options)
             .map_err(|e| ApiError::new(StatusCode::CONFLICT, "unplannable", e.to_string()))?;
         let doc = optimize::report::result_document(&scenario, &network, &capacity, &opt, &options);

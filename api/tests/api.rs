@@ -878,6 +878,11 @@ async fn optimize_plans_live_data_against_work_centre_capacity() {
         assert!(load.iter().any(|l| *l > Decimal::ZERO), "the bikes load the line: {opt}");
         let (s, e) = app.call("POST", "/mrp/optimize", PLANNER, Some(json!({"time_limit": 0}))).await;
         assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("time_limit")));
+        for threads in [0, 100_000] {
+            let (s, e) = app.call("POST", "/mrp/optimize", PLANNER, Some(json!({"threads": threads}))).await;
+            assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("threads")), "{e}");
+            assert!(e["message"].as_str().unwrap_or("").contains("must be 1 to"), "{e}");
+        }
         let (s, e) = app.call("POST", "/mrp/optimize", PLANNER, Some(json!({"costs": {"setup_cost": -1}}))).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
         assert!(e["field"].as_str().unwrap_or("").contains("setup_cost"), "{e}");

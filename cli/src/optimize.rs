@@ -31,6 +31,9 @@ pub struct OptimizeArgs {
     /// Stop when the plan's cost is within this fraction of the bound (0.01 = 1 %).
     #[arg(long, value_name = "FRACTION", default_value_t = 0.01)]
     gap: f64,
+    /// Threads for the solver's branch-and-bound; default: one per core.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -55,20 +58,31 @@ pub struct BenchLsdmArgs {
     /// Print each instance's search log (LP rounds, heuristic steps, MIP) on standard error.
     #[arg(long)]
     log: bool,
+    /// Threads for the solver's branch-and-bound; default: one per core.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 }
 
-fn options(time_limit: f64, gap: f64) -> anyhow::Result<Options> {
+/// Most threads `--threads` takes: CBC's own limit is far above any machine
+/// this runs on; more threads than cores only slow the search.
+const MOST_THREADS: usize = 256;
+
+fn options(time_limit: f64, gap: f64, threads: Option<usize>) -> anyhow::Result<Options> {
     if !(time_limit.is_finite() && time_limit >= 1.0) {
         return Err(Refused(format!("--time-limit: must be at least 1 second, got {time_limit}")).into());
     }
     if !(gap.is_finite() && (0.0..1.0).contains(&gap)) {
         return Err(Refused(format!("--gap: must be a fraction from 0 to below 1, got {gap}")).into());
     }
-    Ok(Options { time_limit, gap })
+    let threads = threads.unwrap_or_else(optimize::solve::available_threads);
+    if !(1..=MOST_THREADS).contains(&threads) {
+        return Err(Refused(format!("--threads: must be 1 to {MOST_THREADS}, got {threads}")).into());
+    }
+    Ok(Options { time_limit, gap, threads })
 }
 
 pub fn run_optimize(args: OptimizeArgs) -> anyhow::Result<()> {
-    let options = options(args.time_limit, args.gap)?;
+    let options = options(args.time_limit, args.gap, args.threads)?;
     let text = read_input(&args.scenario)?;
     let (scenario, network, capacity) =
         optimize::scenario::parse(&text).map_err(|e| Refused(format!("{}: {e}", args.scenario.display())))?;
@@ -112,7 +126,7 @@ pub fn run_optimize(args: OptimizeArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_bench_lsdm(args: BenchLsdmArgs) -> anyhow::Result<()> {
-    let options = options(args.time_limit, args.gap)?;
+    let options = options(args.time_limit, args.gap, args.threads)?;
     let mut rows = Vec::new();
     for file in &args.files {
         let text = read_input(file)?;

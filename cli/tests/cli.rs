@@ -220,6 +220,9 @@ fn optimize_refuses_bad_capacity_sections_and_options_with_exit_2() {
     let out = takt(&["optimize", &scenario("bike-shop.json"), "--time-limit", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--time-limit"), "{}", stderr(&out));
+    let out = takt(&["optimize", &scenario("bike-shop.json"), "--threads", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--threads: must be 1 to 256, got 0"), "{}", stderr(&out));
     let out = takt(&["optimize", "/nonexistent/scenario.json"]);
     assert_eq!(out.status.code(), Some(1));
 }

@@ -18,7 +18,7 @@
 //!   "capacity": {"work_centers": [{"id": "W", "hours": 20}],
 //!                "routings": [{"item": "A", "work_center": "W", "run_hours": 1}]}}"#;
 //! let (scenario, network, capacity) = optimize::scenario::parse(text).unwrap();
-//! let options = optimize::solve::Options { time_limit: 5.0, gap: 0.0 };
+//! let options = optimize::solve::Options::new(5.0, 0.0);
 //! let opt = optimize::report::optimize_scenario(&scenario, &network, &capacity, &options).unwrap();
 //! // 30 units with 20 hours a bucket: 10 are made a bucket early.
 //! let quantities: Vec<String> = opt.orders.iter().map(|o| o.quantity.to_string()).collect();

@@ -38,12 +38,28 @@ pub struct Options {
     pub time_limit: f64,
     /// Stop when the relative gap between plan cost and bound is at most this.
     pub gap: f64,
+    /// Threads for CBC's branch-and-bound (relax-and-fix windows,
+    /// fix-and-optimise steps, the final MIP); at least 1. The LP rounds run
+    /// on one.
+    pub threads: usize,
+}
+
+impl Options {
+    /// The defaults with this time limit and gap, and one thread per core.
+    pub fn new(time_limit: f64, gap: f64) -> Self {
+        Options { time_limit, gap, threads: available_threads() }
+    }
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { time_limit: 60.0, gap: 0.01 }
+        Options::new(60.0, 0.01)
     }
+}
+
+/// The machine's cores (1 where that cannot be read).
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// Why the optimiser stopped.
@@ -128,6 +144,8 @@ struct Search<'a, 'p> {
     source: PlanSource,
     first_plan: Option<f64>,
     log: Vec<String>,
+    /// [`Options::threads`].
+    threads: usize,
 }
 
 impl Search<'_, '_> {
@@ -194,6 +212,7 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
         source: PlanSource::Empty,
         first_plan: None,
         log: Vec::new(),
+        threads: options.threads.max(1),
     };
     s.log.push(format!(
         "{} items, {} periods, {} resources, {} setup binaries; empty plan cost {:.2}",
@@ -222,6 +241,7 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
                 gap: options.gap,
                 start: None,
                 quick: false,
+                threads: 1,
             },
         );
         let Ok(lp) = lp else {
@@ -273,6 +293,7 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
                 gap: options.gap,
                 start: start.as_ref(),
                 quick: false,
+                threads: options.threads,
             },
         ) {
             Ok(full) => {
@@ -371,7 +392,15 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
         };
         let r = solve(
             s.prep,
-            &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-3, start: Some(&start), quick: limit < 3.0 },
+            &SolveOptions {
+                mode: &modes,
+                cuts,
+                time_limit: limit,
+                gap: 1e-3,
+                start: Some(&start),
+                quick: limit < 3.0,
+                threads: s.threads,
+            },
         );
         match r {
             Ok(sol) if (a..b).all(|u| (0..p.items.len()).all(|i| is_integral(sol.setup[i][u]))) => {
@@ -415,6 +444,7 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
                             gap: 1e-3,
                             start: None,
                             quick: true,
+                            threads: 1,
                         },
                     ) {
                         s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, "relax-and-fix (rounded)");
@@ -493,7 +523,15 @@ fn fix_and_optimise(s: &mut Search<'_, '_>, cuts: &[Cut], until: f64) {
             let limit = ((until - s.elapsed()) / 4.0).clamp(1.0, 10.0);
             if let Ok(sol) = solve(
                 s.prep,
-                &SolveOptions { mode: &modes, cuts, time_limit: limit, gap: 1e-4, start: Some(&start), quick: false },
+                &SolveOptions {
+                    mode: &modes,
+                    cuts,
+                    time_limit: limit,
+                    gap: 1e-4,
+                    start: Some(&start),
+                    quick: false,
+                    threads: s.threads,
+                },
             ) && s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, &format!("fix-and-optimise {hood:?}"))
             {
                 improved_in_round = true;
@@ -511,7 +549,7 @@ mod tests {
     #[test]
     fn wagner_whitin_is_solved_to_proven_optimum() {
         let p = wagner_whitin();
-        let out = optimise(&p, &Options { time_limit: 20.0, gap: 0.0 });
+        let out = optimise(&p, &Options::new(20.0, 0.0));
         assert!((out.objective - 864.0).abs() < 1e-6, "{}", out.objective);
         assert!((out.bound - 864.0).abs() < 1e-3, "{}", out.bound);
         assert!(out.evaluation.violations.is_empty());
@@ -539,7 +577,7 @@ mod tests {
         it.loads = vec![Load { resource: 0, per_unit: 1.0, setup: 0.0 }];
         p.resources =
             vec![Resource { id: "R".into(), capacity: vec![100.0; 3], overtime_max: vec![0.0; 3], overtime_cost: 0.0 }];
-        let out = optimise(&p, &Options { time_limit: 10.0, gap: 0.0 });
+        let out = optimise(&p, &Options::new(10.0, 0.0));
         assert_eq!(out.stop, StopReason::Optimal, "{:?}", out.log);
         let expected = [0.0, 50.0, 100.0];
         assert!(out.plan.release[0].iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-6), "{:?}", out.plan);

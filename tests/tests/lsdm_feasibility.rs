@@ -173,8 +173,7 @@ fn benchmark_plans_are_feasible_and_cost_what_is_reported() {
         let text = std::fs::read_to_string(&file).unwrap();
         let inst = read(&text);
         let imported = optimize::lsdm::parse(&text).unwrap();
-        let out =
-            optimize::solve::optimise(&imported.problem, &optimize::solve::Options { time_limit: 4.0, gap: 1e-4 });
+        let out = optimize::solve::optimise(&imported.problem, &optimize::solve::Options::new(4.0, 1e-4));
         let (cost, problems, _) = check(&inst, &out.plan.release);
         assert!(problems.is_empty(), "{}: {problems:#?}", file.display());
         assert!(

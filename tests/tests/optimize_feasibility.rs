@@ -246,7 +246,7 @@ pub fn check(scenario: &Value, result: &Value) -> Vec<String> {
 
 fn optimise(text: &str, seconds: f64) -> Value {
     let (scenario, network, capacity) = optimize::scenario::parse(text).unwrap();
-    let options = optimize::solve::Options { time_limit: seconds, gap: 0.0001 };
+    let options = optimize::solve::Options::new(seconds, 0.0001);
     let opt = optimize::report::optimize_scenario(&scenario, &network, &capacity, &options).unwrap();
     serde_json::to_value(optimize::report::result_document(&scenario, &network, &capacity, &opt, &options)).unwrap()
 }
