@@ -791,8 +791,9 @@ pub struct OptimizeRequest {
     /// Relative gap at which to stop, 0 to below 1 (default 0.01).
     #[serde(default)]
     pub gap: Option<f64>,
-    /// Threads for the solver's branch-and-bound, 1 to the server's cores
-    /// (default 1, which leaves the other cores to the shop floor).
+    /// Threads, 1 to the server's cores (default 1, which leaves the other
+    /// cores to the shop floor); from 2, HiGHS's exact search runs on one
+    /// beside the heuristics.
     #[serde(default)]
     pub threads: Option<u32>,
     /// Cost coefficients: the `capacity.costs` object of the scenario

@@ -31,7 +31,7 @@ pub struct OptimizeArgs {
     /// Stop when the plan's cost is within this fraction of the bound (0.01 = 1 %).
     #[arg(long, value_name = "FRACTION", default_value_t = 0.01)]
     gap: f64,
-    /// Threads for the solver's branch-and-bound; default: one per core.
+    /// Threads: from 2, HiGHS searches on one beside the heuristics on the rest; default: one per core.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 }
@@ -58,7 +58,7 @@ pub struct BenchLsdmArgs {
     /// Print each instance's search log (LP rounds, heuristic steps, MIP) on standard error.
     #[arg(long)]
     log: bool,
-    /// Threads for the solver's branch-and-bound; default: one per core.
+    /// Threads: from 2, HiGHS searches on one beside the heuristics on the rest; default: one per core.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 }

@@ -1,4 +1,5 @@
-//! The mixed-integer model, built with good_lp and solved with CBC.
+//! The mixed-integer model, built with good_lp and solved with CBC or HiGHS
+//! ([`Backend`]).
 //!
 //! Variables per item `i` and bucket: release quantity `q[i][u]`, setup
 //! `y[i][u]` (binary, only for items with a setup cost, setup time or
@@ -48,13 +49,19 @@
 //! scaled to the whole bucket's capacity; flow covers on the capacity rows
 //! ([`CapacityCut`]) take part of that back.
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, c_void};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use good_lp::solvers::coin_cbc::{CoinCbcProblem, coin_cbc};
+use good_lp::solvers::highs::{HighsProblem, highs};
+use good_lp::variable::UnsolvedProblem;
 use good_lp::{
-    Expression, ProblemVariables, ResolutionError, Solution, SolutionStatus, SolverModel, Variable,
+    Expression, ProblemVariables, ResolutionError, Solution, SolutionStatus, SolverModel, Variable, VariableDefinition,
     WithInitialSolution, WithMipGap, WithTimeLimit, variable,
 };
+use highs::{HighsModelStatus, HighsSolutionStatus};
 
 use crate::problem::{Plan, Problem, TOLERANCE};
 
@@ -522,13 +529,24 @@ struct Vars {
     rb: Vec<Vec<Option<Variable>>>,
 }
 
+/// The MIP solver that runs a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// COIN-OR CBC: the LP rounds, the heuristics' sub-models, and a
+    /// branch-and-bound that can use several threads.
+    Cbc,
+    /// HiGHS: a single-threaded branch-and-cut whose bounds on these
+    /// models are much stronger than CBC's (see the README's LSDM table).
+    Highs,
+}
+
 /// Options of one solve.
 pub struct SolveOptions<'a> {
     /// Mode of each setup decision `(item, bucket)`.
     pub mode: &'a dyn Fn(usize, usize) -> Mode,
     /// (l,S) inequalities to add.
     pub cuts: &'a [Cut],
-    /// Time limit in seconds (CBC counts CPU seconds, rounded up).
+    /// Time limit in wall-clock seconds (CBC rounds it up to whole seconds).
     pub time_limit: f64,
     /// Relative gap at which to stop.
     pub gap: f64,
@@ -536,10 +554,126 @@ pub struct SolveOptions<'a> {
     pub start: Option<&'a Plan>,
     /// Quick mode for relax-and-fix steps: no CBC preprocessing, root cuts
     /// or root heuristics, whose time CBC's limit does not bound (the step
-    /// starts from a feasible plan, so it always has an answer).
+    /// starts from a feasible plan, so it always has an answer). CBC only.
     pub quick: bool,
-    /// Threads for CBC's branch-and-bound (not used in quick mode).
+    /// Threads for CBC's branch-and-bound (not used in quick mode; HiGHS
+    /// always runs on one).
     pub threads: usize,
+    /// The solver.
+    pub backend: Backend,
+    /// For a HiGHS search run beside the heuristics: stops it, hands it
+    /// their better plans.
+    pub link: Option<&'a SearchLink>,
+}
+
+/// The optimiser's line to a HiGHS search running on another thread.
+///
+/// HiGHS asks (through its callbacks) whether to stop, and before each dive
+/// of its tree search whether there is a plan to take as incumbent: the
+/// heuristics' better plans then prune its tree and seed its own heuristics.
+#[derive(Debug, Default)]
+pub struct SearchLink {
+    stop: AtomicBool,
+    offered: Mutex<Option<Plan>>,
+    proved: AtomicBool,
+}
+
+impl SearchLink {
+    /// Records that the search ended with a proof (optimal, or within the gap).
+    pub fn set_proved(&self) {
+        self.proved.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the search ended with a proof: other work can stop.
+    pub fn proved(&self) -> bool {
+        self.proved.load(Ordering::Relaxed)
+    }
+
+    /// Asks the search to return at its next check.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Offers the search a plan (feasible, and better than any offered before).
+    pub fn offer(&self, plan: &Plan) {
+        if let Ok(mut offered) = self.offered.lock() {
+            *offered = Some(plan.clone());
+        }
+    }
+}
+
+/// What HiGHS's callback needs to turn an offered plan into columns.
+struct CallbackContext<'c> {
+    link: &'c SearchLink,
+    prep: &'c Prepared<'c>,
+    v: &'c Vars,
+    index: &'c HashMap<Variable, usize>,
+    mode: &'c dyn Fn(usize, usize) -> Mode,
+}
+
+/// HiGHS's callback (activated for the MIP interrupt and user-solution
+/// queries only). It must not unwind into C: nothing in it panics.
+unsafe extern "C" fn highs_callback(
+    kind: c_int,
+    _message: *const c_char,
+    _out: *const highs_sys::HighsCallbackDataOut,
+    data_in: *mut highs_sys::HighsCallbackDataIn,
+    context: *mut c_void,
+) {
+    // SAFETY: `context` is the `CallbackContext` that `run_highs` registered
+    // and keeps alive until the solve returns; `data_in` is HiGHS's, valid
+    // during the call.
+    let cx = unsafe { &*(context as *const CallbackContext<'_>) };
+    if data_in.is_null() {
+        return;
+    }
+    match kind as highs_sys::HighsInt {
+        highs_sys::kHighsCallbackMipInterrupt if cx.link.stop.load(Ordering::Relaxed) => {
+            unsafe { (*data_in).user_interrupt = 1 };
+        }
+        highs_sys::kHighsCallbackCallbackMipUserSolution => {
+            let Some(plan) = cx.link.offered.lock().ok().and_then(|mut o| o.take()) else {
+                return;
+            };
+            let mut columns = vec![0.0; cx.index.len()];
+            for (var, value) in start_values(cx.prep, cx.v, &plan, cx.mode) {
+                columns[cx.index[&var]] = value;
+            }
+            // HiGHS copies the values (and checks them itself); the flag is
+            // read back from this struct when the callback returns.
+            let status = unsafe {
+                highs_sys::Highs_setCallbackSolution(data_in, columns.len() as highs_sys::HighsInt, columns.as_ptr())
+            };
+            if status == highs_sys::STATUS_OK {
+                unsafe { (*data_in).user_has_solution = 1 };
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The model's columns: good_lp's variables with their column numbers,
+/// which a raw HiGHS model needs for its start and its values.
+struct Columns {
+    vars: ProblemVariables,
+    index: HashMap<Variable, usize>,
+}
+
+impl Columns {
+    fn add(&mut self, definition: VariableDefinition) -> Variable {
+        let column = self.vars.len();
+        let var = self.vars.add(definition);
+        self.index.insert(var, column);
+        var
+    }
+}
+
+/// What a backend returns: how it stopped, objective, bound, column values.
+struct Run {
+    stop: Stop,
+    objective: f64,
+    bound: f64,
+    values: Vec<f64>,
 }
 
 /// Builds and solves one model.
@@ -547,12 +681,9 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
     let p = prep.problem;
     let n_items = p.items.len();
     let t_len = p.periods;
-    let mut vars = ProblemVariables::new();
+    let mut vars = Columns { vars: ProblemVariables::new(), index: HashMap::new() };
     let mut objective = Expression::with_capacity(n_items * t_len * 4);
     let mut any_integer = false;
-
-    let start_eval = opts.start.map(|plan| p.evaluate(plan));
-    let mut initial: Vec<(Variable, f64)> = Vec::new();
 
     let mut v = Vars {
         q: vec![vec![None; t_len]; n_items],
@@ -578,9 +709,6 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
             let q = vars.add(variable().min(0.0).max(m));
             objective.add_mul(it.unit_cost, q);
             v.q[i][u] = Some(q);
-            if let Some(plan) = opts.start {
-                initial.push((q, plan.release[i][u]));
-            }
             if prep.has_setup[i] {
                 let y = match mode {
                     Mode::Integer => {
@@ -592,14 +720,6 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
                 };
                 objective.add_mul(it.setup_cost[u], y);
                 v.y[i][u] = Some(y);
-                if let Some(plan) = opts.start {
-                    let open = match mode {
-                        Mode::Fixed(f) => f,
-                        _ if plan.release[i][u] > TOLERANCE => 1.0,
-                        _ => 0.0,
-                    };
-                    initial.push((y, open));
-                }
             }
             if it.multiple > 0.0 {
                 let cap = (m / it.multiple + 1e-9).floor();
@@ -610,32 +730,20 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
                     vars.add(variable().integer().min(0.0).max(cap))
                 };
                 v.n[i][u] = Some(count);
-                if let Some(plan) = opts.start {
-                    initial.push((count, (plan.release[i][u] / it.multiple).round()));
-                }
             }
         }
-        let inv = vars.add_vector(variable().min(0.0), t_len);
+        let inv: Vec<Variable> = (0..t_len).map(|_| vars.add(variable().min(0.0))).collect();
         for t in 0..t_len {
             objective.add_mul(it.holding_cost, inv[t]);
-            if let Some(e) = &start_eval {
-                initial.push((inv[t], e.stock[i][t]));
-            }
             if prep.has_backlog(i, t) {
                 let b = vars.add(variable().min(0.0).max(prep.cum_demand[i][t]));
                 objective.add_mul(it.backlog_cost, b);
                 v.back[i][t] = Some(b);
-                if let Some(e) = &start_eval {
-                    initial.push((b, e.backlog[i][t]));
-                }
             }
             if it.safety_stock > 0.0 {
                 let s = vars.add(variable().min(0.0).max(it.safety_stock));
                 objective.add_mul(it.safety_stock_cost, s);
                 v.short[i][t] = Some(s);
-                if let Some(e) = &start_eval {
-                    initial.push((s, (it.safety_stock - e.stock[i][t]).max(0.0)));
-                }
             }
         }
         v.inv.push(inv);
@@ -646,40 +754,126 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
                 let o = vars.add(variable().min(0.0).max(res.overtime_max[t]));
                 objective.add_mul(res.overtime_cost, o);
                 v.ot[r][t] = Some(o);
-                if let Some(e) = &start_eval {
-                    initial.push((o, (e.load[r][t] - res.capacity[t]).clamp(0.0, res.overtime_max[t])));
-                }
             }
         }
     }
 
     if !opts.cuts.is_empty() {
-        let (ech0, rb0) = match (&start_eval, opts.start) {
-            (Some(e), Some(plan)) => {
-                let (a, b) = prep.echelon_values(plan, e);
-                (Some(a), Some(b))
-            }
-            _ => (None, None),
-        };
         for k in 0..n_items {
             for t in 0..t_len {
-                let x = vars.add(variable().min(0.0));
-                v.ech[k][t] = Some(x);
-                if let Some(values) = &ech0 {
-                    initial.push((x, values[k][t]));
-                }
+                v.ech[k][t] = Some(vars.add(variable().min(0.0)));
                 if prep.factors[k].iter().any(|&(j, _)| prep.has_backlog(j, t)) {
-                    let x = vars.add(variable().min(0.0));
-                    v.rb[k][t] = Some(x);
-                    if let Some(values) = &rb0 {
-                        initial.push((x, values[k][t]));
-                    }
+                    v.rb[k][t] = Some(vars.add(variable().min(0.0)));
                 }
             }
         }
     }
-    let mut model: CoinCbcProblem = vars.minimise(objective.clone()).using(coin_cbc);
-    add_constraints(prep, &v, opts.cuts, &mut model);
+    let initial = opts.start.map_or_else(Vec::new, |plan| start_values(prep, &v, plan, opts.mode));
+    let Columns { vars, index } = vars;
+    let unsolved = vars.minimise(objective);
+    let run = match opts.backend {
+        Backend::Cbc => run_cbc(prep, &v, unsolved, &index, initial, any_integer, opts)?,
+        Backend::Highs => run_highs(prep, &v, unsolved, &index, initial, any_integer, opts)?,
+    };
+    let value = |var: &Option<Variable>| var.map_or(0.0, |x| run.values[index[&x]]);
+    let mut release = vec![vec![0.0; t_len]; n_items];
+    let mut setup = vec![vec![0.0; t_len]; n_items];
+    let mut back = vec![vec![0.0; t_len]; n_items];
+    for i in 0..n_items {
+        for t in 0..t_len {
+            release[i][t] = match (v.n[i][t], v.q[i][t]) {
+                (Some(count), Some(_)) if !matches!((opts.mode)(i, t), Mode::Relaxed) => {
+                    run.values[index[&count]].round() * p.items[i].multiple
+                }
+                _ => value(&v.q[i][t]),
+            };
+            setup[i][t] = value(&v.y[i][t]);
+            back[i][t] = value(&v.back[i][t]);
+        }
+    }
+    let stock = v.inv.iter().map(|row| row.iter().map(|&x| run.values[index[&x]]).collect()).collect();
+    let overtime = v.ot.iter().map(|row| row.iter().map(&value).collect()).collect();
+    Ok(Solved {
+        release,
+        setup,
+        stock,
+        backlog: back,
+        overtime,
+        objective: run.objective,
+        bound: run.bound,
+        stop: run.stop,
+    })
+}
+
+/// The values of a model's columns for `plan`: a start for the solver.
+fn start_values(
+    prep: &Prepared<'_>,
+    v: &Vars,
+    plan: &Plan,
+    mode: &dyn Fn(usize, usize) -> Mode,
+) -> Vec<(Variable, f64)> {
+    let p = prep.problem;
+    let e = p.evaluate(plan);
+    let mut values = Vec::new();
+    for (i, it) in p.items.iter().enumerate() {
+        for t in 0..p.periods {
+            if let Some(q) = v.q[i][t] {
+                values.push((q, plan.release[i][t]));
+            }
+            if let Some(y) = v.y[i][t] {
+                let open = match mode(i, t) {
+                    Mode::Fixed(f) => f,
+                    _ if plan.release[i][t] > TOLERANCE => 1.0,
+                    _ => 0.0,
+                };
+                values.push((y, open));
+            }
+            if let Some(count) = v.n[i][t] {
+                values.push((count, (plan.release[i][t] / it.multiple).round()));
+            }
+            values.push((v.inv[i][t], e.stock[i][t]));
+            if let Some(b) = v.back[i][t] {
+                values.push((b, e.backlog[i][t]));
+            }
+            if let Some(s) = v.short[i][t] {
+                values.push((s, (it.safety_stock - e.stock[i][t]).max(0.0)));
+            }
+        }
+    }
+    for (r, res) in p.resources.iter().enumerate() {
+        for t in 0..p.periods {
+            if let Some(o) = v.ot[r][t] {
+                values.push((o, (e.load[r][t] - res.capacity[t]).clamp(0.0, res.overtime_max[t])));
+            }
+        }
+    }
+    if v.ech.iter().flatten().any(Option::is_some) {
+        let (ech, rb) = prep.echelon_values(plan, &e);
+        for k in 0..p.items.len() {
+            for t in 0..p.periods {
+                if let Some(x) = v.ech[k][t] {
+                    values.push((x, ech[k][t]));
+                }
+                if let Some(x) = v.rb[k][t] {
+                    values.push((x, rb[k][t]));
+                }
+            }
+        }
+    }
+    values
+}
+
+fn run_cbc(
+    prep: &Prepared<'_>,
+    v: &Vars,
+    unsolved: UnsolvedProblem,
+    index: &HashMap<Variable, usize>,
+    initial: Vec<(Variable, f64)>,
+    any_integer: bool,
+    opts: &SolveOptions<'_>,
+) -> Result<Run, MipError> {
+    let mut model: CoinCbcProblem = unsolved.using(coin_cbc);
+    add_constraints(prep, v, opts.cuts, &mut model);
     if !initial.is_empty() && any_integer {
         model = model.with_initial_solution(initial);
     }
@@ -702,42 +896,91 @@ pub fn solve(prep: &Prepared<'_>, opts: &SolveOptions<'_>) -> Result<Solved, Mip
     if any_integer {
         model = model.with_mip_gap(opts.gap as f32).map_err(|e| MipError::NoSolution(e.to_string()))?;
     }
-    let started = Instant::now();
     let solution = model.solve().map_err(|e| match e {
         ResolutionError::Infeasible => MipError::Infeasible,
         other => MipError::NoSolution(other.to_string()),
     })?;
-    let _ = started;
     let stop = match solution.status() {
         SolutionStatus::Optimal => Stop::Optimal,
         SolutionStatus::GapLimit => Stop::Gap,
         SolutionStatus::TimeLimit => Stop::TimeLimit,
     };
     let raw = solution.model();
-    let objective_value = raw.obj_value();
-    let bound = if any_integer { raw.best_possible_value() } else { objective_value };
-    let value = |var: &Option<Variable>| var.map_or(0.0, |x| solution.value(x));
-    let mut release = vec![vec![0.0; t_len]; n_items];
-    let mut setup = vec![vec![0.0; t_len]; n_items];
-    let mut back = vec![vec![0.0; t_len]; n_items];
-    for i in 0..n_items {
-        for t in 0..t_len {
-            release[i][t] = match (v.n[i][t], v.q[i][t]) {
-                (Some(count), Some(_)) if !matches!((opts.mode)(i, t), Mode::Relaxed) => {
-                    solution.value(count).round() * p.items[i].multiple
-                }
-                _ => value(&v.q[i][t]),
-            };
-            setup[i][t] = value(&v.y[i][t]);
-            back[i][t] = value(&v.back[i][t]);
-        }
+    let objective = raw.obj_value();
+    let bound = if any_integer { raw.best_possible_value() } else { objective };
+    let mut values = vec![0.0; index.len()];
+    for (&var, &column) in index {
+        values[column] = solution.value(var);
     }
-    let stock = v.inv.iter().map(|row| row.iter().map(|&x| solution.value(x)).collect()).collect();
-    let overtime = v.ot.iter().map(|row| row.iter().map(&value).collect()).collect();
-    Ok(Solved { release, setup, stock, backlog: back, overtime, objective: objective_value, bound, stop })
+    Ok(Run { stop, objective, bound, values })
 }
 
-fn add_constraints(prep: &Prepared<'_>, v: &Vars, cuts: &[Cut], model: &mut CoinCbcProblem) {
+fn run_highs<'c>(
+    prep: &'c Prepared<'c>,
+    v: &'c Vars,
+    unsolved: UnsolvedProblem,
+    index: &'c HashMap<Variable, usize>,
+    initial: Vec<(Variable, f64)>,
+    any_integer: bool,
+    opts: &SolveOptions<'c>,
+) -> Result<Run, MipError> {
+    let mut problem: HighsProblem = unsolved.using(highs);
+    add_constraints(prep, v, opts.cuts, &mut problem);
+    // The raw model: good_lp's solution hides HiGHS's dual bound.
+    let mut model = problem.try_into_inner().map_err(|e| MipError::NoSolution(e.to_string()))?;
+    model.make_quiet();
+    model.set_option("time_limit", opts.time_limit.max(0.1));
+    model.set_option("mip_rel_gap", opts.gap);
+    if !initial.is_empty() && any_integer {
+        let mut start = vec![0.0; index.len()];
+        for (var, value) in initial {
+            start[index[&var]] = value;
+        }
+        model.set_solution(Some(&start), None, None, None);
+    }
+    // Declared before `solved`, so dropped after it: alive whenever HiGHS may call back.
+    let context = opts.link.map(|link| CallbackContext { link, prep, v, index, mode: opts.mode });
+    if let Some(cx) = &context {
+        let highs = model.as_mut_ptr();
+        // SAFETY: the context outlives the model and the solve (see above),
+        // and the callback only reads it.
+        unsafe {
+            highs_sys::Highs_setCallback(highs, Some(highs_callback), cx as *const CallbackContext<'_> as *mut c_void);
+            highs_sys::Highs_startCallback(highs, highs_sys::kHighsCallbackMipInterrupt);
+            if any_integer {
+                highs_sys::Highs_startCallback(highs, highs_sys::kHighsCallbackCallbackMipUserSolution);
+            }
+        }
+    }
+    let solved = model.try_solve().map_err(|e| MipError::NoSolution(format!("HiGHS: {e:?}")))?;
+    let stop = match solved.status() {
+        HighsModelStatus::Optimal => {
+            if any_integer && solved.mip_gap() > 1e-9 {
+                Stop::Gap
+            } else {
+                Stop::Optimal
+            }
+        }
+        HighsModelStatus::ObjectiveBound | HighsModelStatus::ObjectiveTarget => Stop::Gap,
+        HighsModelStatus::ReachedTimeLimit
+        | HighsModelStatus::ReachedSolutionLimit
+        | HighsModelStatus::ReachedInterrupt
+        | HighsModelStatus::ReachedIterationLimit
+        | HighsModelStatus::ReachedMemoryLimit => Stop::TimeLimit,
+        HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => return Err(MipError::Infeasible),
+        other => return Err(MipError::NoSolution(format!("HiGHS: {other:?}"))),
+    };
+    if solved.primal_solution_status() != HighsSolutionStatus::Feasible {
+        return Err(MipError::NoSolution("HiGHS: no feasible solution in time".into()));
+    }
+    let objective = solved.objective_value();
+    let bound =
+        if any_integer { solved.double_info_value(c"mip_dual_bound").unwrap_or(f64::NEG_INFINITY) } else { objective };
+    let values = solved.get_solution().columns().to_vec();
+    Ok(Run { stop, objective, bound, values })
+}
+
+fn add_constraints<M: SolverModel>(prep: &Prepared<'_>, v: &Vars, cuts: &[Cut], model: &mut M) {
     let p = prep.problem;
     let t_len = p.periods;
     let mut consumers: Vec<Vec<(usize, f64)>> = vec![Vec::new(); p.items.len()];
@@ -910,7 +1153,7 @@ fn add_constraints(prep: &Prepared<'_>, v: &Vars, cuts: &[Cut], model: &mut Coin
 /// Adds a [`CapacityCut`] as `Σ a·q + (st - (U - λ)⁺)·y - O - Σ a·(RB + ES⁺)
 /// ≤ capacity - Σ (U - λ)⁺` (a member without a quantity variable in this
 /// model, as in relax-and-fix, is closed: its `y` is 0).
-fn add_capacity_cut(prep: &Prepared<'_>, v: &Vars, cut: &CapacityCut, model: &mut CoinCbcProblem) {
+fn add_capacity_cut<M: SolverModel>(prep: &Prepared<'_>, v: &Vars, cut: &CapacityCut, model: &mut M) {
     let t = cut.bucket;
     let (terms, lambda) = prep.cover_terms(cut);
     let mut rhs = prep.problem.resources[cut.resource].capacity[t];
@@ -977,6 +1220,8 @@ mod tests {
                 start: None,
                 quick: false,
                 threads: 1,
+                backend: Backend::Cbc,
+                link: None,
             },
         )
         .unwrap();
@@ -1004,6 +1249,8 @@ mod tests {
                     start: None,
                     quick: false,
                     threads: 1,
+                    backend: Backend::Cbc,
+                    link: None,
                 },
             )
             .unwrap()
@@ -1025,7 +1272,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod cut_validity {
+pub(crate) mod cut_validity {
     use super::*;
     use crate::problem::{Arc, Load, ProblemItem, Resource};
 
@@ -1093,15 +1340,54 @@ mod cut_validity {
     }
 
     fn optimum_with(prep: &Prepared<'_>, cuts: &[Cut], mode: &dyn Fn(usize, usize) -> Mode) -> f64 {
-        optimum_on(prep, cuts, mode, 1)
+        optimum_on(prep, cuts, mode, 1, Backend::Cbc)
     }
 
-    fn optimum_on(prep: &Prepared<'_>, cuts: &[Cut], mode: &dyn Fn(usize, usize) -> Mode, threads: usize) -> f64 {
-        let s =
-            solve(prep, &SolveOptions { mode, cuts, time_limit: 30.0, gap: 0.0, start: None, quick: false, threads })
-                .unwrap();
+    fn optimum_on(
+        prep: &Prepared<'_>,
+        cuts: &[Cut],
+        mode: &dyn Fn(usize, usize) -> Mode,
+        threads: usize,
+        backend: Backend,
+    ) -> f64 {
+        let options = SolveOptions {
+            mode,
+            cuts,
+            time_limit: 30.0,
+            gap: 0.0,
+            start: None,
+            quick: false,
+            threads,
+            backend,
+            link: None,
+        };
+        let s = solve(prep, &options).unwrap();
         assert_eq!(s.stop, Stop::Optimal);
+        // A proven optimum: the bound meets the objective.
+        assert!(
+            (s.bound - s.objective).abs() <= 1e-6 * (1.0 + s.objective.abs()),
+            "{} against {}",
+            s.bound,
+            s.objective
+        );
         s.objective
+    }
+
+    #[test]
+    fn highs_proves_the_optima_cbc_proves() {
+        for seed in 0..10 {
+            let p = random_problem(seed);
+            let prep = Prepared::new(&p);
+            let (_, cuts) = lp_rounds(&prep, true);
+            let cbc = optimum_on(&prep, &[], &|_, _| Mode::Integer, 1, Backend::Cbc);
+            let highs = optimum_on(&prep, &[], &|_, _| Mode::Integer, 1, Backend::Highs);
+            let highs_cut = optimum_on(&prep, &cuts, &|_, _| Mode::Integer, 1, Backend::Highs);
+            assert!((cbc - highs).abs() < 1e-6 * (1.0 + cbc), "seed {seed}: CBC {cbc}, HiGHS {highs}");
+            assert!(
+                (cbc - highs_cut).abs() < 1e-6 * (1.0 + cbc),
+                "seed {seed}: CBC {cbc}, HiGHS with cuts {highs_cut}"
+            );
+        }
     }
 
     #[test]
@@ -1109,8 +1395,8 @@ mod cut_validity {
         for seed in 0..10 {
             let p = random_problem(seed);
             let prep = Prepared::new(&p);
-            let one = optimum_on(&prep, &[], &|_, _| Mode::Integer, 1);
-            let two = optimum_on(&prep, &[], &|_, _| Mode::Integer, 2);
+            let one = optimum_on(&prep, &[], &|_, _| Mode::Integer, 1, Backend::Cbc);
+            let two = optimum_on(&prep, &[], &|_, _| Mode::Integer, 2, Backend::Cbc);
             assert!((one - two).abs() < 1e-6 * (1.0 + one), "seed {seed}: {one} on one thread, {two} on two");
         }
     }
@@ -1161,6 +1447,8 @@ mod cut_validity {
                     start: None,
                     quick: false,
                     threads: 1,
+                    backend: Backend::Cbc,
+                    link: None,
                 },
             )
             .unwrap();

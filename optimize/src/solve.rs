@@ -19,8 +19,15 @@
 //! 4. **Fix-and-optimise** (on larger models): re-optimise the setups of one
 //!    time window at a time with all others fixed at the incumbent, keeping
 //!    improvements.
-//! 5. **Exact search**: CBC on the full model with the cuts and the
-//!    incumbent as a start, for the remaining time; its bound improves ours.
+//! 5. **Exact search**: HiGHS on the full model with the cuts and the
+//!    incumbent as a start; its bound improves ours. With two or more
+//!    threads it runs on a thread of its own from step 2 on, for the whole
+//!    budget, while steps 3 and 4 run beside it (CBC on the other threads)
+//!    and hand it every better plan they find (HiGHS takes them as
+//!    incumbents through its user-solution callback); the time left after
+//!    step 4 then goes to CBC on the full model, a second exact search. On
+//!    one thread, HiGHS gets the time left after step 4. A search that
+//!    proves its answer stops the other.
 //!
 //! Every candidate plan is re-simulated with [`Problem::evaluate`] and only
 //! kept when it breaks no rule; the best one is returned, so the answer is
@@ -28,7 +35,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::mip::{Cut, Mode, Prepared, SolveOptions, Solved, Stop, solve, to_plan};
+use crate::mip::{Backend, Cut, Mode, Prepared, SearchLink, SolveOptions, Solved, Stop, solve, to_plan};
 use crate::problem::{Evaluation, Plan, Problem, TOLERANCE};
 
 /// Solver settings.
@@ -38,9 +45,10 @@ pub struct Options {
     pub time_limit: f64,
     /// Stop when the relative gap between plan cost and bound is at most this.
     pub gap: f64,
-    /// Threads for CBC's branch-and-bound (relax-and-fix windows,
-    /// fix-and-optimise steps, the final MIP); at least 1. The LP rounds run
-    /// on one.
+    /// Threads, at least 1. From 2 on, one runs HiGHS's exact search beside
+    /// the heuristics and the others CBC's branch-and-bound (relax-and-fix
+    /// windows, fix-and-optimise steps, the final CBC search). The LP rounds
+    /// run on one.
     pub threads: usize,
 }
 
@@ -144,12 +152,18 @@ struct Search<'a, 'p> {
     source: PlanSource,
     first_plan: Option<f64>,
     log: Vec<String>,
-    /// [`Options::threads`].
+    /// [`Options::threads`] (less the one a HiGHS search beside takes).
     threads: usize,
+    /// The HiGHS search beside the heuristics, if one runs.
+    link: Option<&'a SearchLink>,
 }
 
 impl Search<'_, '_> {
+    /// Seconds left (none once the HiGHS search beside has proved its answer).
     fn remaining(&self) -> f64 {
+        if self.link.is_some_and(SearchLink::proved) {
+            return 0.0;
+        }
         self.deadline.saturating_duration_since(Instant::now()).as_secs_f64()
     }
 
@@ -169,6 +183,9 @@ impl Search<'_, '_> {
             self.log.push(format!("{:.1} s {what}: plan cost {cost:.2}", self.elapsed()));
             if self.first_plan.is_none() && source != PlanSource::Empty {
                 self.first_plan = Some(self.elapsed());
+            }
+            if let Some(link) = self.link {
+                link.offer(&plan);
             }
             self.best = plan;
             self.best_eval = e;
@@ -213,6 +230,7 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
         first_plan: None,
         log: Vec::new(),
         threads: options.threads.max(1),
+        link: None,
     };
     s.log.push(format!(
         "{} items, {} periods, {} resources, {} setup binaries; empty plan cost {:.2}",
@@ -242,6 +260,8 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
                 start: None,
                 quick: false,
                 threads: 1,
+                backend: Backend::Cbc,
+                link: None,
             },
         );
         let Ok(lp) = lp else {
@@ -271,51 +291,83 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
     }
 
     let done = |s: &Search<'_, '_>, bound: f64| relative_gap(s.best_cost, bound) <= options.gap;
-    if !done(&s, bound) && binaries > 0 {
-        // Relax-and-fix over time windows.
-        let rf_budget = if binaries <= 300 { 0.25 } else { 0.4 } * s.remaining();
-        relax_and_fix(&mut s, &cuts, rf_budget, last_lp.as_ref());
-    }
-    if !done(&s, bound) && binaries > 0 {
-        let fo_until = s.elapsed() + if binaries <= 300 { 0.6 } else { 0.5 } * s.remaining();
-        fix_and_optimise(&mut s, &cuts, fo_until);
-    }
     let mut stop = StopReason::TimeLimit;
-    if !done(&s, bound) && s.remaining() >= 1.0 {
-        let start = (s.source != PlanSource::Empty).then(|| s.best.clone());
-        let limit = s.remaining();
-        match solve(
-            &prep,
-            &SolveOptions {
-                mode: &|_, _| Mode::Integer,
-                cuts: &cuts,
-                time_limit: (limit - 0.5).max(1.0),
-                gap: options.gap,
-                start: start.as_ref(),
-                quick: false,
-                threads: options.threads,
-            },
-        ) {
-            Ok(full) => {
-                if full.bound.is_finite() && full.bound < 1e29 {
-                    bound = bound.max(full.bound);
-                }
-                s.log.push(format!(
-                    "{:.1} s MIP: objective {:.2}, bound {:.2}, stopped: {:?}",
-                    s.elapsed(),
-                    full.objective,
-                    full.bound,
-                    full.stop
-                ));
-                s.offer(to_plan(problem, &full.release), PlanSource::Mip, "MIP");
-                if full.stop == Stop::Optimal {
-                    // Proven optimal by CBC: its objective is a bound.
-                    bound = bound.max(full.objective);
-                }
-            }
-            Err(e) => s.log.push(format!("{:.1} s MIP: {e}", s.elapsed())),
+    let link = SearchLink::default();
+    std::thread::scope(|scope| {
+        // With a second core, HiGHS searches the full model beside the
+        // heuristics for the whole budget (its bounds are far stronger than
+        // CBC's), taking their better plans as they come.
+        let background =
+            (options.threads >= 2 && !done(&s, bound) && binaries > 0 && s.remaining() >= 2.0).then(|| {
+                let start = (s.source != PlanSource::Empty).then(|| s.best.clone());
+                let limit = s.remaining() - 0.5;
+                let prep = &prep;
+                let cuts = &cuts;
+                let link = &link;
+                let gap = options.gap;
+                s.threads = options.threads - 1;
+                s.link = Some(link);
+                s.log.push(format!("{:.1} s HiGHS: exact search started on a second thread", s.elapsed()));
+                scope.spawn(move || {
+                    let result = solve(
+                        prep,
+                        &SolveOptions {
+                            mode: &|_, _| Mode::Integer,
+                            cuts,
+                            time_limit: limit,
+                            gap,
+                            start: start.as_ref(),
+                            quick: false,
+                            threads: 1,
+                            backend: Backend::Highs,
+                            link: Some(link),
+                        },
+                    );
+                    if result.as_ref().is_ok_and(|r| r.stop != Stop::TimeLimit) {
+                        link.set_proved();
+                    }
+                    result
+                })
+            });
+        if !done(&s, bound) && binaries > 0 {
+            // Relax-and-fix over time windows.
+            let rf_budget = if binaries <= 300 { 0.25 } else { 0.4 } * s.remaining();
+            relax_and_fix(&mut s, &cuts, rf_budget, last_lp.as_ref());
         }
-    }
+        if !done(&s, bound) && binaries > 0 {
+            let fo_until = s.elapsed() + if binaries <= 300 { 0.6 } else { 0.5 } * s.remaining();
+            fix_and_optimise(&mut s, &cuts, fo_until);
+        }
+        if !done(&s, bound) && s.remaining() >= 1.0 {
+            let start = (s.source != PlanSource::Empty).then(|| s.best.clone());
+            let limit = s.remaining();
+            // The exact search here is HiGHS's, unless HiGHS already runs
+            // beside: then CBC, for a second, different search.
+            let backend = if s.link.is_some() { Backend::Cbc } else { Backend::Highs };
+            let result = solve(
+                &prep,
+                &SolveOptions {
+                    mode: &|_, _| Mode::Integer,
+                    cuts: &cuts,
+                    time_limit: (limit - 0.5).max(1.0),
+                    gap: options.gap,
+                    start: start.as_ref(),
+                    quick: false,
+                    threads: s.threads,
+                    backend,
+                    link: None,
+                },
+            );
+            take_exact(&mut s, &mut bound, result, if backend == Backend::Highs { "HiGHS MIP" } else { "MIP" });
+        }
+        if let Some(handle) = background {
+            if done(&s, bound) {
+                link.stop();
+            }
+            let result = handle.join().expect("the HiGHS search panicked");
+            take_exact(&mut s, &mut bound, result, "HiGHS MIP");
+        }
+    });
     if !bound.is_finite() {
         bound = 0.0;
     }
@@ -346,6 +398,30 @@ pub fn optimise(problem: &Problem, options: &Options) -> Outcome {
         plan: s.best,
         evaluation: s.best_eval,
         log: s.log,
+    }
+}
+
+/// Takes an exact search's plan and bound.
+fn take_exact(s: &mut Search<'_, '_>, bound: &mut f64, result: Result<Solved, crate::mip::MipError>, what: &str) {
+    match result {
+        Ok(full) => {
+            if full.bound.is_finite() && full.bound < 1e29 {
+                *bound = bound.max(full.bound);
+            }
+            s.log.push(format!(
+                "{:.1} s {what}: objective {:.2}, bound {:.2}, stopped: {:?}",
+                s.elapsed(),
+                full.objective,
+                full.bound,
+                full.stop
+            ));
+            s.offer(to_plan(s.prep.problem, &full.release), PlanSource::Mip, what);
+            if full.stop == Stop::Optimal {
+                // Proven optimal: its objective is a bound.
+                *bound = bound.max(full.objective);
+            }
+        }
+        Err(e) => s.log.push(format!("{:.1} s {what}: {e}", s.elapsed())),
     }
 }
 
@@ -400,6 +476,8 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
                 start: Some(&start),
                 quick: limit < 3.0,
                 threads: s.threads,
+                backend: Backend::Cbc,
+                link: None,
             },
         );
         match r {
@@ -445,6 +523,8 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
                             start: None,
                             quick: true,
                             threads: 1,
+                            backend: Backend::Cbc,
+                            link: None,
                         },
                     ) {
                         s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, "relax-and-fix (rounded)");
@@ -513,7 +593,7 @@ fn fix_and_optimise(s: &mut Search<'_, '_>, cuts: &[Cut], until: f64) {
     while improved_in_round {
         improved_in_round = false;
         for &hood in &hoods {
-            if s.elapsed() + 1.0 > until {
+            if s.elapsed() + 1.0 > until || s.remaining() < 1.0 {
                 return;
             }
             let setups = setups_of(p, &s.best);
@@ -531,6 +611,8 @@ fn fix_and_optimise(s: &mut Search<'_, '_>, cuts: &[Cut], until: f64) {
                     start: Some(&start),
                     quick: false,
                     threads: s.threads,
+                    backend: Backend::Cbc,
+                    link: None,
                 },
             ) && s.offer(to_plan(p, &sol.release), PlanSource::Heuristic, &format!("fix-and-optimise {hood:?}"))
             {
@@ -563,6 +645,44 @@ mod tests {
             out.log.last().map(String::as_str),
             Some("cost: setup 579.00, unit 0.00, holding 285.00, overtime 0.00, backlog 0.00, safety stock 0.00")
         );
+    }
+
+    #[test]
+    fn one_thread_and_two_reach_the_proven_optimum() {
+        // One thread: the heuristics, then HiGHS. Two: HiGHS beside the
+        // heuristics, fed their plans, then CBC too. Both must prove the
+        // optimum that CBC alone proves on the whole model.
+        for seed in 0..6 {
+            let p = crate::mip::cut_validity::random_problem(seed);
+            let prep = Prepared::new(&p);
+            let exact = solve(
+                &prep,
+                &SolveOptions {
+                    mode: &|_, _| Mode::Integer,
+                    cuts: &[],
+                    time_limit: 30.0,
+                    gap: 0.0,
+                    start: None,
+                    quick: false,
+                    threads: 1,
+                    backend: Backend::Cbc,
+                    link: None,
+                },
+            )
+            .unwrap();
+            assert_eq!(exact.stop, Stop::Optimal);
+            for threads in [1, 2] {
+                let out = optimise(&p, &Options { time_limit: 30.0, gap: 0.0, threads });
+                assert_eq!(out.stop, StopReason::Optimal, "seed {seed}, {threads} threads: {:?}", out.log);
+                assert!(
+                    (out.objective - exact.objective).abs() < 1e-6 * (1.0 + exact.objective),
+                    "seed {seed}, {threads} threads: {} against {}",
+                    out.objective,
+                    exact.objective
+                );
+                assert!(out.evaluation.violations.is_empty());
+            }
+        }
     }
 
     #[test]
