@@ -1343,7 +1343,7 @@ pub(crate) mod cut_validity {
         optimum_on(prep, cuts, mode, 1, Backend::Cbc)
     }
 
-    fn optimum_on(
+    pub(crate) fn optimum_on(
         prep: &Prepared<'_>,
         cuts: &[Cut],
         mode: &dyn Fn(usize, usize) -> Mode,
