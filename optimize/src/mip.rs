@@ -635,10 +635,7 @@ unsafe extern "C" fn highs_callback(
             let Some(plan) = cx.link.offered.lock().ok().and_then(|mut o| o.take()) else {
                 return;
             };
-            let mut columns = vec![0.0; cx.index.len()];
-            for (var, value) in start_values(cx.prep, cx.v, &plan, cx.mode) {
-                columns[cx.index[&var]] = value;
-            }
+            let columns = dense(cx.index, start_values(cx.prep, cx.v, &plan, cx.mode));
             // HiGHS copies the values (and checks them itself); the flag is
             // read back from this struct when the callback returns.
             let status = unsafe {
@@ -650,6 +647,15 @@ unsafe extern "C" fn highs_callback(
         }
         _ => {}
     }
+}
+
+/// Values per column (0 where none is given), as HiGHS's C API takes them.
+fn dense(index: &HashMap<Variable, usize>, values: Vec<(Variable, f64)>) -> Vec<f64> {
+    let mut columns = vec![0.0; index.len()];
+    for (var, value) in values {
+        columns[index[&var]] = value;
+    }
+    columns
 }
 
 /// The model's columns: good_lp's variables with their column numbers,
@@ -932,11 +938,7 @@ fn run_highs<'c>(
     model.set_option("time_limit", opts.time_limit.max(0.1));
     model.set_option("mip_rel_gap", opts.gap);
     if !initial.is_empty() && any_integer {
-        let mut start = vec![0.0; index.len()];
-        for (var, value) in initial {
-            start[index[&var]] = value;
-        }
-        model.set_solution(Some(&start), None, None, None);
+        model.set_solution(Some(&dense(index, initial)), None, None, None);
     }
     // Declared before `solved`, so dropped after it: alive whenever HiGHS may call back.
     let context = opts.link.map(|link| CallbackContext { link, prep, v, index, mode: opts.mode });
