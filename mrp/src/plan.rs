@@ -66,12 +66,39 @@ pub enum PegTarget {
 }
 
 /// A quantity pegged to a target.
+///
+/// The target is packed into 32 bits (its kind in the top two, its index
+/// below; see [`MAX_RECORDS`]): a peg is 20 bytes instead of 24, and a
+/// 100k-item plant has tens of millions of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peg {
-    /// What the quantity serves.
-    pub target: PegTarget,
+    /// [`PegTarget::key`]: ordered as the targets are.
+    key: u32,
     /// How much.
     pub quantity: Decimal,
+}
+
+/// Most items, BOM lines or demands in one scenario ([`validate`] refuses
+/// more): a peg addresses its target in 30 bits.
+pub const MAX_RECORDS: usize = (1 << 30) - 1;
+
+impl Peg {
+    /// `quantity` pegged to `target`.
+    #[inline]
+    pub fn new(target: PegTarget, quantity: Decimal) -> Peg {
+        Peg { key: target.key(), quantity }
+    }
+
+    /// What the quantity serves.
+    #[inline]
+    pub fn target(&self) -> PegTarget {
+        let index = self.key & ((1 << 30) - 1);
+        match self.key >> 30 {
+            0 => PegTarget::Demand(index),
+            1 => PegTarget::SafetyStock(index),
+            _ => PegTarget::LotSize(index),
+        }
+    }
 }
 
 /// A planned purchase or production order.
@@ -236,11 +263,11 @@ impl PegTarget {
     /// A number ordered like the targets themselves (demands, then safety
     /// stocks, then lot sizes, each by index), cheaper to compare in sorts.
     #[inline]
-    fn key(self) -> u64 {
+    fn key(self) -> u32 {
         match self {
-            PegTarget::Demand(d) => u64::from(d),
-            PegTarget::SafetyStock(i) => 1 << 32 | u64::from(i),
-            PegTarget::LotSize(i) => 2 << 32 | u64::from(i),
+            PegTarget::Demand(d) => d,
+            PegTarget::SafetyStock(i) => 1 << 30 | i,
+            PegTarget::LotSize(i) => 2 << 30 | i,
         }
     }
 }
@@ -288,19 +315,33 @@ impl Default for PlanOptions {
     }
 }
 
-/// A requirement on an item: `quantity` in `bucket`, serving the segments
+/// A requirement on an item in `bucket`, serving the segments
 /// `pegs[chunk][start..start + len]` of the result's peg arena, each scaled by
-/// `factor`. The segments are a parent order's pegs, a phantom's passed-on
-/// pegs, or independent demand (factor 1): referencing them instead of
-/// copying keeps explosion proportional to BOM lines, not to pegs.
+/// the factor of BOM line `line` (an index into `Network::components`, or
+/// [`UNIT_FACTOR`]). The segments are a parent order's pegs, a phantom's
+/// passed-on pegs, or independent demand (factor 1): referencing them instead
+/// of copying keeps explosion proportional to BOM lines, not to pegs. Its
+/// quantity is already in the item's gross requirement (added when it was
+/// passed on), so a requirement is 20 bytes: at 100k items there are
+/// millions of them, and every byte is fresh memory to touch.
 #[derive(Debug, Clone, Copy)]
 struct Requirement {
     bucket: u32,
     chunk: u32,
     start: u32,
     len: u32,
-    factor: Decimal,
-    quantity: Decimal,
+    line: u32,
+}
+
+/// `Requirement::line` of independent demand: its segments are taken as they are.
+const UNIT_FACTOR: u32 = u32::MAX;
+
+impl Requirement {
+    /// What each of the requirement's segments is multiplied by.
+    #[inline]
+    fn factor(&self, net: &Network) -> Decimal {
+        if self.line == UNIT_FACTOR { Decimal::ONE } else { net.components[self.line as usize].factor }
+    }
 }
 
 /// An item's supplies in time order; `head` is the oldest with stock left.
@@ -350,12 +391,13 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     let mut exceptions = Vec::new();
     let mut reqs: Vec<Vec<Requirement>> = (0..n).map(|_| Vec::new()).collect();
     let mut pegs = Vec::new();
+    let mut independent = Vec::new();
 
     // The records (six zeroed decimals per item and bucket, hundreds of
     // megabytes for a large plant) are laid out meanwhile on a second thread.
     let (mut records, demand) = std::thread::scope(|scope| {
         let records = scope.spawn(|| Records::new(n, periods));
-        let demand = independent_demand(s, net, &mut reqs, &mut pegs, &mut exceptions);
+        let demand = independent_demand(s, net, &mut reqs, &mut independent, &mut pegs, &mut exceptions);
         (records.join().expect("laying out the records panicked"), demand)
     });
     demand.map_err(|(i, _)| overflow(s, i))?;
@@ -363,6 +405,11 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     let mut planned_orders = Vec::new();
     let mut pegs = vec![pegs];
     let mut rows = records.rows();
+    // Independent demand comes first in every gross requirement; parents'
+    // requirements are added as they are passed on (see `pass_on`).
+    for (item, bucket, quantity) in independent {
+        rows[item as usize].as_mut().expect("no item is planned yet").gross[bucket as usize] = quantity;
+    }
     let cx = Context { s, net, receipts: &receipts, pegging: options.pegging };
     let mut batches = [Batch::default(), Batch::default()];
     let sequence = &net.sequence;
@@ -542,6 +589,9 @@ enum Pending {
 struct Explosion {
     parent: u32,
     component: u32,
+    /// What the component needs: `Σ segment × factor`, or without pegging
+    /// the parent's quantity × factor.
+    quantity: Decimal,
     requirement: Requirement,
 }
 
@@ -653,8 +703,8 @@ impl Batch {
 }
 
 /// Passes a batch's explosions on, in order, and empties the list: each
-/// requirement (its segments in arena chunk `chunk`) to its component, or
-/// without pegging the quantity into the component's gross requirement.
+/// quantity into the component's gross requirement and, with pegging, the
+/// requirement (its segments in arena chunk `chunk`) to the component.
 /// Stops at a sum that leaves the decimal range and returns its parent.
 fn pass_on(
     explosions: &mut Vec<Explosion>,
@@ -665,12 +715,11 @@ fn pass_on(
     for explosion in explosions.drain(..) {
         let mut r = explosion.requirement;
         let c = explosion.component as usize;
-        r.chunk = chunk;
-        if r.start == GROSS_ONLY {
-            let row = rows[c].as_mut().expect("components are planned after their parents");
-            let g = &mut row.gross[r.bucket as usize];
-            *g = add(*g, r.quantity).map_err(|_| explosion.parent)?;
-        } else {
+        let row = rows[c].as_mut().expect("components are planned after their parents");
+        let g = &mut row.gross[r.bucket as usize];
+        *g = add(*g, explosion.quantity).map_err(|_| explosion.parent)?;
+        if r.start != GROSS_ONLY {
+            r.chunk = chunk;
             reqs[c].push(r);
         }
     }
@@ -701,6 +750,7 @@ fn independent_demand(
     s: &Scenario,
     net: &Network,
     reqs: &mut [Vec<Requirement>],
+    gross: &mut Vec<(u32, u32, Decimal)>,
     pegs: &mut Vec<Peg>,
     exceptions: &mut Vec<Exception>,
 ) -> Result<(), (usize, Overflow)> {
@@ -770,7 +820,7 @@ fn independent_demand(
                 DemandKind::Order => {
                     orders = add(orders, dem.quantity).map_err(err)?;
                     if !dem.quantity.is_zero() {
-                        pegs.push(Peg { target: PegTarget::Demand(d), quantity: dem.quantity });
+                        pegs.push(Peg::new(PegTarget::Demand(d), dem.quantity));
                     }
                 }
                 DemandKind::Forecast => forecast = add(forecast, dem.quantity).map_err(err)?,
@@ -788,21 +838,15 @@ fn independent_demand(
                 to_consume -= consumed;
                 let rest = dem.quantity - consumed;
                 if !rest.is_zero() {
-                    pegs.push(Peg { target: PegTarget::Demand(d), quantity: rest });
+                    pegs.push(Peg::new(PegTarget::Demand(d), rest));
                 }
             }
         }
         let quantity = orders.max(forecast);
         if !quantity.is_zero() {
             let len = (pegs.len() - start) as u32;
-            reqs[item as usize].push(Requirement {
-                bucket,
-                chunk: 0,
-                start: start as u32,
-                len,
-                factor: Decimal::ONE,
-                quantity,
-            });
+            reqs[item as usize].push(Requirement { bucket, chunk: 0, start: start as u32, len, line: UNIT_FACTOR });
+            gross.push((item, bucket, quantity));
         }
         k = end;
     }
@@ -885,9 +929,6 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
     } = rows;
 
     sort_by_bucket(&mut rq, periods, scratch);
-    for r in &rq {
-        gross[r.bucket as usize] = add(gross[r.bucket as usize], r.quantity)?;
-    }
     for p in receipts {
         scheduled[p.bucket] = add(scheduled[p.bucket], s.receipts[p.index].quantity)?;
     }
@@ -905,8 +946,8 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
     let ss = item.safety_stock;
     let lead_time = item.lead_time as usize;
     let first_order = planned_orders.len();
-    let ss_target = PegTarget::SafetyStock(i as u32);
-    let lot_target = PegTarget::LotSize(i as u32);
+    let ss_target = PegTarget::SafetyStock(i as u32).key();
+    let lot_target = PegTarget::LotSize(i as u32).key();
 
     let mut queue = SupplyQueue { supplies: Vec::with_capacity(1 + receipts.len()), head: 0 };
     queue.supplies.push(Supply { order: None, remaining: item.on_hand });
@@ -965,8 +1006,9 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
             let r = rq[next_req];
             let segments =
                 if r.len == 0 { &[][..] } else { &arena[r.chunk as usize][r.start as usize..][..r.len as usize] };
+            let factor = r.factor(net);
             for &seg in segments {
-                allocate(seg.target, mul(seg.quantity, r.factor)?, &mut queue, planned_orders, pegs)?;
+                allocate(seg.key, mul(seg.quantity, factor)?, &mut queue, planned_orders, pegs)?;
             }
             next_req += 1;
         }
@@ -997,6 +1039,7 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
 
     // Explode: each order's pegs, scaled, become its components' requirements
     // in its release bucket.
+    let first_line = net.component_start[i];
     let components = net.components_of(i);
     for order in &planned_orders[first_order..] {
         // Without pegging only totals matter: no requirement records, the
@@ -1004,7 +1047,7 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
         // planning sequence).
         let segments = result_pegging.then(|| ScaledSum::of(local_pegs(pegs, order)));
         let (start, len) = if result_pegging { (order.pegs_start, order.pegs_len) } else { (GROSS_ONLY, 0) };
-        for cl in components {
+        for (line, cl) in (first_line..).zip(components) {
             let quantity = match &segments {
                 Some(segments) => segments.times(cl.factor)?,
                 None => mul(order.quantity, cl.factor)?,
@@ -1012,14 +1055,8 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
             explosions.push(Explosion {
                 parent: i as u32,
                 component: cl.component,
-                requirement: Requirement {
-                    chunk: 0,
-                    bucket: order.release_bucket,
-                    start,
-                    len,
-                    factor: cl.factor,
-                    quantity,
-                },
+                quantity,
+                requirement: Requirement { chunk: 0, bucket: order.release_bucket, start, len, line },
             });
         }
     }
@@ -1051,10 +1088,11 @@ impl<'a> ScaledSum<'a> {
     }
 }
 
-/// Takes `quantity` for `target` from the head of the supply queue; pegs it to
-/// planned orders (their pegs stay in target order, see [`add_peg`]).
+/// Takes `quantity` for the target with key `target` ([`PegTarget::key`])
+/// from the head of the supply queue; pegs it to planned orders (their pegs
+/// stay in target order, see [`add_peg`]).
 fn allocate(
-    target: PegTarget,
+    target: u32,
     mut quantity: Decimal,
     queue: &mut SupplyQueue,
     planned_orders: &mut [PlannedOrder],
@@ -1092,17 +1130,12 @@ fn allocate(
 }
 
 /// Pegs `quantity` of `order` (whose pegs are the newest in the arena) to
-/// `target`. An order's pegs are kept in target order with each target once:
+/// the target with key `key`. An order's pegs are kept in target order with each target once:
 /// a new target is inserted in its place, a known one adds to its peg (so
 /// each target's quantities are summed in the order they come).
 #[inline]
-fn add_peg(
-    order: &mut PlannedOrder,
-    target: PegTarget,
-    quantity: Decimal,
-    pegs: &mut Vec<Peg>,
-) -> Result<(), Overflow> {
-    let peg = Peg { target, quantity };
+fn add_peg(order: &mut PlannedOrder, key: u32, quantity: Decimal, pegs: &mut Vec<Peg>) -> Result<(), Overflow> {
+    let peg = Peg { key, quantity };
     if order.pegs_len == 0 {
         order.pegs_start = pegs.len() as u32;
         order.pegs_len = 1;
@@ -1110,16 +1143,15 @@ fn add_peg(
         return Ok(());
     }
     let start = order.pegs_start as usize;
-    let key = target.key();
     let last = pegs.last_mut().expect("the order has pegs");
     // Demands mostly come in target order: the end is checked first.
-    match key.cmp(&last.target.key()) {
+    match key.cmp(&last.key) {
         std::cmp::Ordering::Greater => pegs.push(peg),
         std::cmp::Ordering::Equal => {
             last.quantity = add(last.quantity, quantity)?;
             return Ok(());
         }
-        std::cmp::Ordering::Less => match pegs[start..].binary_search_by_key(&key, |p| p.target.key()) {
+        std::cmp::Ordering::Less => match pegs[start..].binary_search_by_key(&key, |p| p.key) {
             Ok(k) => {
                 let found = &mut pegs[start + k];
                 found.quantity = add(found.quantity, quantity)?;
@@ -1138,17 +1170,17 @@ fn merge_tail(pegs: &mut Vec<Peg>, start: usize) -> Result<usize, Overflow> {
     let tail = &mut pegs[start..];
     // Most tails are already in order without repeats (one parent's pegs, or
     // demands met one after another): one pass to check is cheaper than a sort.
-    if tail.windows(2).all(|w| w[0].target.key() < w[1].target.key()) {
+    if tail.windows(2).all(|w| w[0].key < w[1].key) {
         return Ok(tail.len());
     }
     if tail.len() <= 32 {
         insertion_sort(tail);
     } else {
-        tail.sort_by_key(|p| p.target.key());
+        tail.sort_by_key(|p| p.key);
     }
     let mut last = 0;
     for k in 1..tail.len() {
-        if tail[k].target == tail[last].target {
+        if tail[k].key == tail[last].key {
             tail[last].quantity = add(tail[last].quantity, tail[k].quantity)?;
         } else {
             last += 1;
@@ -1189,9 +1221,9 @@ fn sort_by_bucket(rq: &mut Vec<Requirement>, periods: usize, scratch: &mut Vec<R
 fn insertion_sort(pegs: &mut [Peg]) {
     for k in 1..pegs.len() {
         let peg = pegs[k];
-        let key = peg.target.key();
+        let key = peg.key;
         let mut at = k;
-        while at > 0 && pegs[at - 1].target.key() > key {
+        while at > 0 && pegs[at - 1].key > key {
             pegs[at] = pegs[at - 1];
             at -= 1;
         }
@@ -1211,30 +1243,27 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut 
     sort_by_bucket(&mut rq, periods, scratch);
     let mut stock = s.items[i].on_hand;
     let mut next_req = 0;
+    let first_line = net.component_start[i];
     let components = net.components_of(i);
     for t in 0..periods {
         // What this bucket passes on is appended to the arena, then merged.
         let pass_on = pegs.len();
-        // Without pegging, parents added their requirements here directly.
-        let mut gross = rows.gross[t];
+        // Parents added their requirements here as they were passed on.
+        let gross = rows.gross[t];
         let mut net_qty = Decimal::ZERO;
-        while next_req < rq.len() && rq[next_req].bucket as usize == t {
+        while pegging && next_req < rq.len() && rq[next_req].bucket as usize == t {
             let r = rq[next_req];
-            gross = add(gross, r.quantity)?;
-            if !pegging {
-                next_req += 1;
-                continue;
-            }
+            let factor = r.factor(net);
             let segments =
                 if r.len == 0 { &[][..] } else { &arena[r.chunk as usize][r.start as usize..][..r.len as usize] };
             for &seg in segments {
-                let quantity = mul(seg.quantity, r.factor)?;
+                let quantity = mul(seg.quantity, factor)?;
                 let from_stock = min(quantity, stock);
                 stock = sub(stock, from_stock)?;
                 let rest = sub(quantity, from_stock)?;
                 if !rest.is_zero() {
                     net_qty = add(net_qty, rest)?;
-                    pegs.push(Peg { target: seg.target, quantity: rest });
+                    pegs.push(Peg { key: seg.key, quantity: rest });
                 }
             }
             next_req += 1;
@@ -1244,22 +1273,15 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut 
             stock = sub(stock, from_stock)?;
             net_qty = sub(gross, from_stock)?;
         }
-        rows.gross[t] = gross;
         rows.net[t] = net_qty;
         rows.projected_available[t] = stock;
         if !pegging && !net_qty.is_zero() {
-            for cl in components {
+            for (line, cl) in (first_line..).zip(components) {
                 explosions.push(Explosion {
                     parent: i as u32,
                     component: cl.component,
-                    requirement: Requirement {
-                        chunk: 0,
-                        bucket: t as u32,
-                        start: GROSS_ONLY,
-                        len: 0,
-                        factor: cl.factor,
-                        quantity: mul(net_qty, cl.factor)?,
-                    },
+                    quantity: mul(net_qty, cl.factor)?,
+                    requirement: Requirement { chunk: 0, bucket: t as u32, start: GROSS_ONLY, len: 0, line },
                 });
             }
         }
@@ -1267,18 +1289,12 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut 
             let start = pass_on;
             let len = merge_tail(pegs, start)? as u32;
             let segments = ScaledSum::of(&pegs[start..]);
-            for cl in components {
+            for (line, cl) in (first_line..).zip(components) {
                 explosions.push(Explosion {
                     parent: i as u32,
                     component: cl.component,
-                    requirement: Requirement {
-                        chunk: 0,
-                        bucket: t as u32,
-                        start: start as u32,
-                        len,
-                        factor: cl.factor,
-                        quantity: segments.times(cl.factor)?,
-                    },
+                    quantity: segments.times(cl.factor)?,
+                    requirement: Requirement { chunk: 0, bucket: t as u32, start: start as u32, len, line },
                 });
             }
         }

@@ -42,7 +42,7 @@ fn pegging(s: &Scenario, p: &PlanResult, order: &str) -> Vec<(String, Decimal)> 
     p.pegging(o)
         .iter()
         .map(|peg| {
-            let what = match peg.target {
+            let what = match peg.target() {
                 PegTarget::Demand(i) => s.demand[i as usize].id.clone(),
                 PegTarget::SafetyStock(i) => format!("ss:{}", s.items[i as usize].id),
                 PegTarget::LotSize(i) => format!("lot:{}", s.items[i as usize].id),

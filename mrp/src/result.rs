@@ -196,7 +196,7 @@ impl Serialize for Pegging<'_, '_> {
         let sc = self.0.scenario;
         let mut seq = s.serialize_seq(Some(self.1.len()))?;
         for peg in self.1 {
-            match peg.target {
+            match peg.target() {
                 PegTarget::Demand(d) => seq
                     .serialize_element(&DemandPeg { demand: &sc.demand[d as usize].id, quantity: Qty(peg.quantity) })?,
                 PegTarget::SafetyStock(i) => seq.serialize_element(&ReasonPeg {
@@ -432,7 +432,7 @@ impl<'a> Texts<'a> {
                 if k > 0 {
                     buf.push(b',');
                 }
-                match peg.target {
+                match peg.target() {
                     PegTarget::Demand(d) => buf.extend_from_slice(self.demand_peg(d)),
                     PegTarget::SafetyStock(i) => {
                         buf.extend_from_slice(b"{\"reason\":\"safety_stock\",\"item\":");

@@ -111,7 +111,7 @@ pub fn render_table(s: &Scenario, plan: &PlanResult, mask: Option<&[bool]>) -> S
                     .pegging(o)
                     .iter()
                     .map(|p| {
-                        let what = match p.target {
+                        let what = match p.target() {
                             PegTarget::Demand(d) => s.demand[d as usize].id.clone(),
                             PegTarget::SafetyStock(i) => format!("safety stock of {}", s.items[i as usize].id),
                             PegTarget::LotSize(i) => format!("lot size of {}", s.items[i as usize].id),

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::model::*;
 use crate::parse::{Problem, ScenarioError};
+use crate::plan::MAX_RECORDS;
 
 /// A validated scenario's structure, indexed for planning.
 #[derive(Debug, Clone)]
@@ -74,6 +75,11 @@ pub fn validate(s: &Scenario) -> Result<Network, ScenarioError> {
     }
     if s.calendar.periods == 0 {
         p.push(Problem::new("calendar.periods", "must be at least 1"));
+    }
+    for (field, count) in [("items", s.items.len()), ("bom", s.bom.len()), ("demand", s.demand.len())] {
+        if count > MAX_RECORDS {
+            p.push(Problem::new(field, format!("at most {MAX_RECORDS} entries, got {count}")));
+        }
     }
 
     let mut item_index: HashMap<String, u32> = HashMap::with_capacity(s.items.len());

@@ -232,7 +232,7 @@ proptest! {
         let mut pegged = vec![Decimal::ZERO; s.demand.len()];
         for o in &p.planned_orders {
             for peg in p.pegging(o) {
-                if let PegTarget::Demand(d) = peg.target
+                if let PegTarget::Demand(d) = peg.target()
                     && s.demand[d as usize].item == s.items[o.item as usize].id
                 {
                     pegged[d as usize] += peg.quantity;
