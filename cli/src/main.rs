@@ -21,6 +21,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod bench;
 mod bench_api;
 mod control;
+mod direct;
 mod optimize;
 mod temporal;
 
@@ -170,13 +171,11 @@ fn read_input(path: &Path) -> anyhow::Result<String> {
     Ok(text)
 }
 
-/// Standard output or a file, buffered.
+/// Standard output, buffered, or a file written past the page cache
+/// ([`direct::DirectFile`]).
 fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
     Ok(match path {
-        Some(p) => Box::new(BufWriter::with_capacity(
-            1 << 20,
-            File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
+        Some(p) => Box::new(direct::DirectFile::create(p).with_context(|| format!("creating {}", p.display()))?),
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
     })
 }
