@@ -214,17 +214,27 @@ pub struct Record<'a> {
 }
 
 impl Records {
-    fn new(items: usize, periods: usize) -> Self {
+    /// Six zeroed rows per item: three laid out on a helper
+    /// thread while the calling thread does `meanwhile`, then the other three.
+    fn new_beside<T>(items: usize, periods: usize, meanwhile: impl FnOnce() -> T) -> (Self, T) {
         let zeros = || vec![Decimal::ZERO; items * periods];
-        Records {
-            periods,
-            gross: zeros(),
-            scheduled_receipts: zeros(),
-            projected_available: zeros(),
-            net: zeros(),
-            planned_receipts: zeros(),
-            planned_releases: zeros(),
-        }
+        std::thread::scope(|scope| {
+            let helper = scope.spawn(|| [zeros(), zeros(), zeros()]);
+            let value = meanwhile();
+            let [net, planned_receipts, planned_releases] = [zeros(), zeros(), zeros()];
+            let [gross, scheduled_receipts, projected_available] =
+                helper.join().expect("laying out the records panicked");
+            let records = Records {
+                periods,
+                gross,
+                scheduled_receipts,
+                projected_available,
+                net,
+                planned_receipts,
+                planned_releases,
+            };
+            (records, value)
+        })
     }
 
     /// The record of item `i` (index into `Scenario::items`).
@@ -394,11 +404,10 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     let mut independent = Vec::new();
 
     // The records (six zeroed decimals per item and bucket, hundreds of
-    // megabytes for a large plant) are laid out meanwhile on a second thread.
-    let (mut records, demand) = std::thread::scope(|scope| {
-        let records = scope.spawn(|| Records::new(n, periods));
-        let demand = independent_demand(s, net, &mut reqs, &mut independent, &mut pegs, &mut exceptions);
-        (records.join().expect("laying out the records panicked"), demand)
+    // megabytes for a large plant) are laid out on both threads, beside
+    // the independent demand.
+    let (mut records, demand) = Records::new_beside(n, periods, || {
+        independent_demand(s, net, &mut reqs, &mut independent, &mut pegs, &mut exceptions)
     });
     demand.map_err(|(i, _)| overflow(s, i))?;
     let receipts = receipts_by_item(s, net, &mut exceptions);
