@@ -92,7 +92,7 @@ impl Peg {
     /// What the quantity serves.
     #[inline]
     pub fn target(&self) -> PegTarget {
-        let index = self.key & ((1 << 30) - 1);
+        let index = self.key & MAX_RECORDS as u32;
         match self.key >> 30 {
             0 => PegTarget::Demand(index),
             1 => PegTarget::SafetyStock(index),
