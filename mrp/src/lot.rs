@@ -30,10 +30,18 @@ const POW10: [i64; 19] = {
     p
 };
 
-/// The mantissa and scale of `d` if the mantissa fits in an `i64`.
+/// The mantissa and scale of `d` if the mantissa's magnitude is below 2^63.
+///
+/// Read from the unpacked parts: `Decimal::mantissa` builds and negates an
+/// `i128`, which made this check a large share of a pegged run.
 #[inline(always)]
 fn small(d: Decimal) -> Option<(i64, u32)> {
-    Some((i64::try_from(d.mantissa()).ok()?, d.scale()))
+    let parts = d.unpack();
+    if parts.hi != 0 || parts.mid > i32::MAX as u32 {
+        return None;
+    }
+    let magnitude = (i64::from(parts.mid) << 32) | i64::from(parts.lo);
+    Some((if parts.negative { -magnitude } else { magnitude }, parts.scale))
 }
 
 /// `mantissa × 10^-scale` (`scale` ≤ 28).
@@ -143,6 +151,29 @@ pub(crate) fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
         return Ok(decimal(product, sa + sb));
     }
     a.checked_mul(b).ok_or(Overflow)
+}
+
+/// `remaining - quantity` when `quantity` does not exceed `remaining` (as
+/// [`sub`] computes it), `None` when it does: [`less`] and [`sub`] in one,
+/// aligning the operands once (the step that takes a requirement from a supply).
+#[inline(always)]
+pub(crate) fn take(remaining: Decimal, quantity: Decimal) -> Result<Option<Decimal>, Overflow> {
+    if !remaining.is_zero()
+        && !quantity.is_zero()
+        && let Some((r, q, scale)) = aligned(remaining, quantity)
+        && let Some(left) = r.checked_sub(q)
+    {
+        return Ok((r >= q).then(|| decimal(left, scale)));
+    }
+    if less(remaining, quantity) { Ok(None) } else { sub(remaining, quantity).map(Some) }
+}
+
+/// `factor` is exactly one (mantissa 1, scale 0), so `mul(q, factor)` is `q`
+/// for every non-zero `q`.
+#[inline(always)]
+pub(crate) fn is_unit(factor: Decimal) -> bool {
+    let parts = factor.unpack();
+    parts.lo == 1 && parts.mid == 0 && parts.hi == 0 && parts.scale == 0 && !parts.negative
 }
 
 /// Whether `a < b`.
@@ -318,8 +349,21 @@ mod tests {
                 let m = min(a, b);
                 let expected = std::cmp::Ord::min(a, b);
                 assert!(m == expected && m.scale() == expected.scale(), "min({a:?}, {b:?})");
+                match take(a, b) {
+                    Ok(None) => assert!(a < b, "take({a:?}, {b:?}) refused"),
+                    Ok(Some(left)) => assert!(a >= b && same(Ok(left), a.checked_sub(b)), "take({a:?}, {b:?})"),
+                    Err(_) => assert!(a >= b && a.checked_sub(b).is_none(), "take({a:?}, {b:?}) overflowed"),
+                }
             }
+            let unit = a == Decimal::ONE && a.scale() == 0 && !a.is_sign_negative();
+            assert_eq!(is_unit(a), unit, "is_unit({a:?})");
         }
+        // Where `is_unit` holds, multiplying by the factor changes no non-zero quantity.
+        for &b in values.iter().filter(|b| !b.is_zero()) {
+            let product = mul(b, Decimal::ONE).unwrap();
+            assert!(product == b && product.scale() == b.scale() && product.is_sign_negative() == b.is_sign_negative());
+        }
+        assert!(!is_unit(dec!(1.0)) && !is_unit(dec!(-1)) && !is_unit(dec!(2)));
     }
 
     #[test]

@@ -1016,8 +1016,15 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
             let segments =
                 if r.len == 0 { &[][..] } else { &arena[r.chunk as usize][r.start as usize..][..r.len as usize] };
             let factor = r.factor(net);
-            for &seg in segments {
-                allocate(seg.key, mul(seg.quantity, factor)?, &mut queue, planned_orders, pegs)?;
+            if lot::is_unit(factor) {
+                // A zero segment, which the product would normalise, allocates nothing either way.
+                for &seg in segments {
+                    allocate(seg.key, seg.quantity, &mut queue, planned_orders, pegs)?;
+                }
+            } else {
+                for &seg in segments {
+                    allocate(seg.key, mul(seg.quantity, factor)?, &mut queue, planned_orders, pegs)?;
+                }
             }
             next_req += 1;
         }
@@ -1100,6 +1107,7 @@ impl<'a> ScaledSum<'a> {
 /// Takes `quantity` for the target with key `target` ([`PegTarget::key`])
 /// from the head of the supply queue; pegs it to planned orders (their pegs
 /// stay in target order, see [`add_peg`]).
+#[inline(always)]
 fn allocate(
     target: u32,
     mut quantity: Decimal,
@@ -1109,14 +1117,14 @@ fn allocate(
 ) -> Result<(), Overflow> {
     while !quantity.is_zero() && queue.head < queue.supplies.len() {
         let supply = &mut queue.supplies[queue.head];
-        if !less(supply.remaining, quantity) {
+        if let Some(left) = lot::take(supply.remaining, quantity)? {
             // The usual case: the oldest supply covers the rest (the same as
             // taking `min(quantity, remaining)` below, with fewer operations).
             if let Some(o) = supply.order {
                 add_peg(&mut planned_orders[o], target, quantity, pegs)?;
             }
-            supply.remaining = sub(supply.remaining, quantity)?;
-            if supply.remaining.is_zero() {
+            supply.remaining = left;
+            if left.is_zero() {
                 queue.head += 1;
             }
             return Ok(());
@@ -1142,7 +1150,7 @@ fn allocate(
 /// the target with key `key`. An order's pegs are kept in target order with each target once:
 /// a new target is inserted in its place, a known one adds to its peg (so
 /// each target's quantities are summed in the order they come).
-#[inline]
+#[inline(always)]
 fn add_peg(order: &mut PlannedOrder, key: u32, quantity: Decimal, pegs: &mut Vec<Peg>) -> Result<(), Overflow> {
     let peg = Peg { key, quantity };
     if order.pegs_len == 0 {
