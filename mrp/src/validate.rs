@@ -76,11 +76,10 @@ pub fn validate(s: &Scenario) -> Result<Network, ScenarioError> {
     if s.calendar.periods == 0 {
         p.push(Problem::new("calendar.periods", "must be at least 1"));
     }
-    for (field, count) in [("items", s.items.len()), ("bom", s.bom.len()), ("demand", s.demand.len())] {
-        if count > MAX_RECORDS {
-            p.push(Problem::new(field, format!("at most {MAX_RECORDS} entries, got {count}")));
-        }
-    }
+    p.extend(too_many_records(
+        [("items", s.items.len()), ("bom", s.bom.len()), ("demand", s.demand.len())],
+        MAX_RECORDS,
+    ));
 
     let mut item_index: HashMap<String, u32> = HashMap::with_capacity(s.items.len());
     for (i, item) in s.items.iter().enumerate() {
@@ -317,6 +316,16 @@ fn describe_cycle(s: &Scenario, graph: &DiGraph<(), u32>, start: NodeIndex) -> P
         "bom",
         format!("cycle in the bill of materials: {} (lines {})", names.join(" -> "), line_refs.join(", ")),
     )
+}
+
+/// A problem for each list with more than `max` entries: pegs and
+/// requirements address items, BOM lines and demands in 30 bits.
+fn too_many_records<const N: usize>(counts: [(&str, usize); N], max: usize) -> Vec<Problem> {
+    counts
+        .into_iter()
+        .filter(|&(_, count)| count > max)
+        .map(|(field, count)| Problem::new(field, format!("at most {max} entries, got {count}")))
+        .collect()
 }
 
 #[cfg(test)]
