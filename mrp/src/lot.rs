@@ -168,6 +168,68 @@ pub(crate) fn take(remaining: Decimal, quantity: Decimal) -> Result<Option<Decim
     if less(remaining, quantity) { Ok(None) } else { sub(remaining, quantity).map(Some) }
 }
 
+/// A positive quantity whose mantissa fits an `i64`, decoded: the form in
+/// which the pegging loop keeps the head supply's stock and each segment's
+/// product, so that a segment costs a few integer operations instead of
+/// unpacking and packing decimals. Its operations give the value and scale
+/// [`mul`] and [`take`] give, or `None` where those would leave the fast
+/// path (the caller then takes the general one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fixed {
+    mantissa: i64,
+    scale: u32,
+}
+
+impl Fixed {
+    /// `d` decoded, if it is positive and fits.
+    #[inline(always)]
+    pub(crate) fn of(d: Decimal) -> Option<Fixed> {
+        match small(d) {
+            Some((mantissa, scale)) if mantissa > 0 => Some(Fixed { mantissa, scale }),
+            _ => None,
+        }
+    }
+
+    /// The decimal, with this scale.
+    #[inline(always)]
+    pub(crate) fn decimal(self) -> Decimal {
+        decimal(self.mantissa, self.scale)
+    }
+
+    /// `self × factor`, as [`mul`] computes it.
+    #[inline(always)]
+    pub(crate) fn times(self, factor: Fixed) -> Option<Fixed> {
+        let scale = self.scale + factor.scale;
+        if scale > 28 {
+            return None;
+        }
+        Some(Fixed { mantissa: self.mantissa.checked_mul(factor.mantissa)?, scale })
+    }
+
+    /// What is left of `self` after taking `quantity`, as [`take`] computes
+    /// it; `None` when `quantity` is more than `self` (or the two do not
+    /// align in an `i64`). A result of zero is `Some` with mantissa zero.
+    #[inline(always)]
+    pub(crate) fn take(self, quantity: Fixed) -> Option<Fixed> {
+        let (r, q, scale) = if self.scale == quantity.scale {
+            (self.mantissa, quantity.mantissa, self.scale)
+        } else if self.scale < quantity.scale {
+            let r = self.mantissa.checked_mul(*POW10.get((quantity.scale - self.scale) as usize)?)?;
+            (r, quantity.mantissa, quantity.scale)
+        } else {
+            let q = quantity.mantissa.checked_mul(*POW10.get((self.scale - quantity.scale) as usize)?)?;
+            (self.mantissa, q, self.scale)
+        };
+        (q <= r).then_some(Fixed { mantissa: r - q, scale })
+    }
+
+    /// Nothing is left.
+    #[inline(always)]
+    pub(crate) fn is_zero(self) -> bool {
+        self.mantissa == 0
+    }
+}
+
 /// `factor` is exactly one (mantissa 1, scale 0), so `mul(q, factor)` is `q`
 /// for every non-zero `q`.
 #[inline(always)]
@@ -354,7 +416,23 @@ mod tests {
                     Ok(Some(left)) => assert!(a >= b && same(Ok(left), a.checked_sub(b)), "take({a:?}, {b:?})"),
                     Err(_) => assert!(a >= b && a.checked_sub(b).is_none(), "take({a:?}, {b:?}) overflowed"),
                 }
+                // The decoded fast path agrees with `mul` and `take` wherever it applies.
+                if let (Some(fa), Some(fb)) = (Fixed::of(a), Fixed::of(b)) {
+                    if let Some(product) = fa.times(fb) {
+                        assert!(same(Ok(product.decimal()), a.checked_mul(b)), "Fixed {a:?} * {b:?}");
+                    }
+                    match fa.take(fb) {
+                        Some(left) => {
+                            let general = take(a, b).unwrap().expect("the fast path took it, so it fits");
+                            assert!(same(Ok(left.decimal()), Some(general)), "Fixed take({a:?}, {b:?})");
+                            assert_eq!(left.is_zero(), general.is_zero());
+                        }
+                        // Declined: more than is left, or the operands do not align in an `i64`.
+                        None => assert!(a < b || aligned(a, b).is_none(), "Fixed take({a:?}, {b:?}) declined"),
+                    }
+                }
             }
+            assert_eq!(Fixed::of(a).is_some(), a > Decimal::ZERO && small(a).is_some(), "Fixed::of({a:?})");
             let unit = a == Decimal::ONE && a.scale() == 0 && !a.is_sign_negative();
             assert_eq!(is_unit(a), unit, "is_unit({a:?})");
         }

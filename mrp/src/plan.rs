@@ -361,6 +361,7 @@ struct SupplyQueue {
 }
 
 /// A supply in an item's first-in-first-out queue.
+#[derive(Clone)]
 struct Supply {
     /// Index into the result's planned orders, or `None` for stock and receipts.
     order: Option<usize>,
@@ -615,6 +616,8 @@ struct Batch {
     explosions: Vec<Explosion>,
     /// Room to sort an item's requirements in.
     scratch: Vec<Requirement>,
+    /// The order whose pegs are being built.
+    filling: Filling,
     /// The first item that failed, with why; the batch stops there.
     error: Option<(usize, ItemError)>,
 }
@@ -927,7 +930,8 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
     let cal = &s.calendar;
     let periods = cal.len();
     let result_pegging = cx.pegging;
-    let Batch { orders: planned_orders, pegs, exceptions, explosions, scratch, .. } = batch;
+    let Batch { orders: planned_orders, pegs, exceptions, explosions, scratch, filling, .. } = batch;
+    filling.prepare(s, pegs);
     let ItemRows {
         gross,
         scheduled_receipts: scheduled,
@@ -1015,17 +1019,7 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
             let r = rq[next_req];
             let segments =
                 if r.len == 0 { &[][..] } else { &arena[r.chunk as usize][r.start as usize..][..r.len as usize] };
-            let factor = r.factor(net);
-            if lot::is_unit(factor) {
-                // A zero segment, which the product would normalise, allocates nothing either way.
-                for &seg in segments {
-                    allocate(seg.key, seg.quantity, &mut queue, planned_orders, pegs)?;
-                }
-            } else {
-                for &seg in segments {
-                    allocate(seg.key, mul(seg.quantity, factor)?, &mut queue, planned_orders, pegs)?;
-                }
-            }
+            allocate_segments(segments, r.factor(net), &mut queue, planned_orders, pegs, filling)?;
             next_req += 1;
         }
     }
@@ -1037,16 +1031,17 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
         let for_ss = min(rest, ss_left);
         ss_left = sub(ss_left, for_ss)?;
         if !for_ss.is_zero() {
-            allocate(ss_target, for_ss, &mut queue, planned_orders, pegs)?;
+            allocate(ss_target, for_ss, &mut queue, planned_orders, pegs, filling)?;
         }
         let excess = sub(rest, for_ss)?;
         if !excess.is_zero() {
-            allocate(lot_target, excess, &mut queue, planned_orders, pegs)?;
+            allocate(lot_target, excess, &mut queue, planned_orders, pegs, filling)?;
         }
         if rest.is_zero() {
             queue.head += 1;
         }
     }
+    filling.finish(pegs);
     if !receipts.is_empty() {
         let mut found = Vec::new();
         receipt_exceptions(s, i, receipts, gross, &mut found)?;
@@ -1104,9 +1099,78 @@ impl<'a> ScaledSum<'a> {
     }
 }
 
+/// Takes a requirement's segments, each times `factor`, from the supply
+/// queue ([`allocate`] for each).
+///
+/// The hot loop of a pegged run: while the head supply covers segment after
+/// segment, its stock stays decoded in registers ([`lot::Fixed`]) and each
+/// segment costs a product, a comparison and a peg. A segment the head does
+/// not cover, or whose numbers leave the fast path, goes through
+/// [`allocate`] with the head's stock written back first, so every quantity
+/// and peg is the one `allocate` alone would give.
+#[inline(always)]
+fn allocate_segments(
+    segments: &[Peg],
+    factor: Decimal,
+    queue: &mut SupplyQueue,
+    planned_orders: &mut [PlannedOrder],
+    pegs: &mut Vec<Peg>,
+    filling: &mut Filling,
+) -> Result<(), Overflow> {
+    let unit = lot::is_unit(factor);
+    let fixed_factor = lot::Fixed::of(factor);
+    let mut k = 0;
+    while k < segments.len() {
+        if let Some(head) = queue.supplies.get_mut(queue.head)
+            && let Some(mut left) = lot::Fixed::of(head.remaining)
+        {
+            let order = head.order;
+            while let Some(&seg) = segments.get(k) {
+                let Some(quantity) = lot::Fixed::of(seg.quantity) else { break };
+                let quantity = if unit {
+                    quantity
+                } else {
+                    match fixed_factor.and_then(|f| quantity.times(f)) {
+                        Some(product) => product,
+                        None => break,
+                    }
+                };
+                let Some(rest) = left.take(quantity) else { break };
+                if let Some(o) = order {
+                    // With a unit factor the segment's own quantity is the product.
+                    let pegged = if unit { seg.quantity } else { quantity.decimal() };
+                    add_peg(&mut planned_orders[o], seg.key, pegged, pegs, filling)?;
+                }
+                left = rest;
+                k += 1;
+                if left.is_zero() {
+                    break;
+                }
+            }
+            head.remaining = left.decimal();
+            if left.is_zero() {
+                queue.head += 1;
+            }
+            if k == segments.len() {
+                break;
+            }
+            if left.is_zero() {
+                continue;
+            }
+        }
+        // The general path: the head is used up by this segment, is not
+        // positive, or the numbers leave the fast path.
+        let seg = segments[k];
+        let quantity = if unit { seg.quantity } else { mul(seg.quantity, factor)? };
+        allocate(seg.key, quantity, queue, planned_orders, pegs, filling)?;
+        k += 1;
+    }
+    Ok(())
+}
+
 /// Takes `quantity` for the target with key `target` ([`PegTarget::key`])
-/// from the head of the supply queue; pegs it to planned orders (their pegs
-/// stay in target order, see [`add_peg`]).
+/// from the head of the supply queue; pegs it to planned orders (see
+/// [`add_peg`]).
 #[inline(always)]
 fn allocate(
     target: u32,
@@ -1114,6 +1178,7 @@ fn allocate(
     queue: &mut SupplyQueue,
     planned_orders: &mut [PlannedOrder],
     pegs: &mut Vec<Peg>,
+    filling: &mut Filling,
 ) -> Result<(), Overflow> {
     while !quantity.is_zero() && queue.head < queue.supplies.len() {
         let supply = &mut queue.supplies[queue.head];
@@ -1121,7 +1186,7 @@ fn allocate(
             // The usual case: the oldest supply covers the rest (the same as
             // taking `min(quantity, remaining)` below, with fewer operations).
             if let Some(o) = supply.order {
-                add_peg(&mut planned_orders[o], target, quantity, pegs)?;
+                add_peg(&mut planned_orders[o], target, quantity, pegs, filling)?;
             }
             supply.remaining = left;
             if left.is_zero() {
@@ -1134,7 +1199,7 @@ fn allocate(
         if let Some(o) = supply.order
             && !take.is_zero()
         {
-            add_peg(&mut planned_orders[o], target, take, pegs)?;
+            add_peg(&mut planned_orders[o], target, take, pegs, filling)?;
         }
         supply.remaining = sub(supply.remaining, take)?;
         quantity = sub(quantity, take)?;
@@ -1146,37 +1211,106 @@ fn allocate(
     Ok(())
 }
 
-/// Pegs `quantity` of `order` (whose pegs are the newest in the arena) to
-/// the target with key `key`. An order's pegs are kept in target order with each target once:
-/// a new target is inserted in its place, a known one adds to its peg (so
-/// each target's quantities are summed in the order they come).
+/// The order whose pegs are being built: always the newest in its batch's
+/// pegs, since the FIFO queue never returns to an order once a later one
+/// has taken any requirement. Its pegs hold each target once; they are
+/// appended as targets arrive and put in target order when it is done
+/// ([`Filling::finish`]).
+///
+/// A target already pegged is found through `slots` (position in the
+/// batch's pegs, by [`Filling::slot`]) instead of a search: an order takes
+/// several parents' requirements whose targets interleave, and a binary
+/// search per segment (with an insert to keep the order sorted) was most
+/// of the pegging's time. Entries are never cleared; one is believed only
+/// if it points into the order's pegs at a peg with its target.
+#[derive(Default)]
+struct Filling {
+    /// Position of the order's first peg.
+    start: usize,
+    /// The largest target key among the order's pegs.
+    max_key: u32,
+    /// The order's pegs are in target order.
+    sorted: bool,
+    slots: Vec<u32>,
+    /// Where each target kind's slots begin (demands, safety stock, lot size).
+    bases: [u32; 4],
+}
+
+impl Filling {
+    /// Sized for `s` (once per batch; later calls only reset the order).
+    fn prepare(&mut self, s: &Scenario, pegs: &[Peg]) {
+        let demands = s.demand.len() as u32;
+        let items = s.items.len() as u32;
+        let size = demands as usize + 2 * items as usize;
+        if self.slots.len() != size {
+            self.slots = vec![u32::MAX; size];
+            self.bases = [0, demands, demands + items, demands + items];
+        }
+        self.start = pegs.len();
+        self.sorted = true;
+    }
+
+    /// The slot of target `key`.
+    #[inline(always)]
+    fn slot(&self, key: u32) -> usize {
+        (self.bases[(key >> 30) as usize] + (key & MAX_RECORDS as u32)) as usize
+    }
+
+    /// Puts the order's pegs (`pegs[start..]`) in target order if they are not.
+    fn finish(&mut self, pegs: &mut [Peg]) {
+        if !self.sorted {
+            pegs[self.start..].sort_unstable_by_key(|p| p.key);
+            self.sorted = true;
+        }
+    }
+}
+
+/// Pegs `quantity` of `order` (the newest order with pegs in `pegs`, or
+/// one without pegs yet) to the target with key `key`: a known target
+/// adds to its peg (so each target's quantities are summed in the order
+/// they come), a new one is appended (see [`Filling`]).
 #[inline(always)]
-fn add_peg(order: &mut PlannedOrder, key: u32, quantity: Decimal, pegs: &mut Vec<Peg>) -> Result<(), Overflow> {
+fn add_peg(
+    order: &mut PlannedOrder,
+    key: u32,
+    quantity: Decimal,
+    pegs: &mut Vec<Peg>,
+    filling: &mut Filling,
+) -> Result<(), Overflow> {
     let peg = Peg { key, quantity };
+    let at = pegs.len();
+    let slot = filling.slot(key);
     if order.pegs_len == 0 {
-        order.pegs_start = pegs.len() as u32;
+        filling.finish(pegs);
+        filling.start = at;
+        filling.max_key = key;
+        order.pegs_start = at as u32;
         order.pegs_len = 1;
+        filling.slots[slot] = at as u32;
         pegs.push(peg);
         return Ok(());
     }
-    let start = order.pegs_start as usize;
-    let last = pegs.last_mut().expect("the order has pegs");
-    // Demands mostly come in target order: the end is checked first.
-    match key.cmp(&last.key) {
-        std::cmp::Ordering::Greater => pegs.push(peg),
-        std::cmp::Ordering::Equal => {
+    // Targets mostly come in order: a key above all is new.
+    if key > filling.max_key {
+        filling.max_key = key;
+    } else {
+        let last = pegs.last_mut().expect("the order has pegs");
+        if last.key == key {
             last.quantity = add(last.quantity, quantity)?;
             return Ok(());
         }
-        std::cmp::Ordering::Less => match pegs[start..].binary_search_by_key(&key, |p| p.key) {
-            Ok(k) => {
-                let found = &mut pegs[start + k];
-                found.quantity = add(found.quantity, quantity)?;
-                return Ok(());
-            }
-            Err(k) => pegs.insert(start + k, peg),
-        },
+        let known = filling.slots[slot] as usize;
+        if known >= filling.start
+            && let Some(found) = pegs.get_mut(known)
+            && found.key == key
+        {
+            found.quantity = add(found.quantity, quantity)?;
+            return Ok(());
+        }
+        filling.sorted = false;
     }
+    filling.slots[slot] = at as u32;
+    pegs.push(peg);
     order.pegs_len += 1;
     Ok(())
 }

@@ -468,3 +468,111 @@ fn errors_on_threads_are_those_of_planning_one_item_after_another() {
         assert_eq!(one_by_one.unwrap_err(), threaded.unwrap_err());
     }
 }
+
+/// The decoded fast path of `allocate_segments` pegs exactly what taking
+/// each segment through `allocate` pegs (same targets, quantities and
+/// scales, same stock left on every supply), over random queues of stock
+/// and orders, fractional, zero and beyond-`i64` quantities, and factors.
+#[test]
+fn allocate_segments_pegs_what_allocate_pegs_segment_by_segment() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let quantities = [
+        d("0"),
+        d("1"),
+        d("3"),
+        d("2.5"),
+        d("0.125"),
+        d("7.00"),
+        d("12"),
+        d("40"),
+        Decimal::new(i64::MAX, 2),
+        Decimal::from_i128_with_scale(1 << 70, 3),
+        Decimal::new(1, 27),
+    ];
+    let factors = [Decimal::ONE, d("2"), d("1.05"), d("0.3333333333"), d("1.0"), Decimal::new(i64::MAX, 0)];
+    for case in 0..3000 {
+        let mut orders = Vec::new();
+        let mut supplies = Vec::new();
+        for _ in 0..1 + next(6) {
+            let remaining = quantities[next(quantities.len() as u64) as usize] * Decimal::from(1 + next(20));
+            let order = if next(3) == 0 {
+                None
+            } else {
+                orders.push(PlannedOrder {
+                    number: 0,
+                    item: 0,
+                    kind: crate::model::Source::Make,
+                    release_bucket: 0,
+                    due_bucket: 0,
+                    quantity: remaining,
+                    pegs_chunk: 0,
+                    pegs_start: u32::MAX,
+                    pegs_len: 0,
+                });
+                Some(orders.len() - 1)
+            };
+            supplies.push(Supply { order, remaining });
+        }
+        let requirements: Vec<(Vec<Peg>, Decimal)> = (0..1 + next(4))
+            .map(|_| {
+                let mut key = 0;
+                let segments = (0..next(8))
+                    .map(|_| {
+                        key += 1 + next(5) as u32;
+                        let quantity = quantities[next(quantities.len() as u64) as usize];
+                        let kind = next(10);
+                        let target = match kind {
+                            0 => PegTarget::SafetyStock(key),
+                            1 => PegTarget::LotSize(key),
+                            _ => PegTarget::Demand(key),
+                        };
+                        Peg::new(target, quantity)
+                    })
+                    .collect();
+                (segments, factors[next(factors.len() as u64) as usize])
+            })
+            .collect();
+        let scenario_demands = 64;
+        let mut fast =
+            (SupplyQueue { supplies: supplies.clone(), head: 0 }, orders.clone(), Vec::new(), Filling::default());
+        let mut slow = (SupplyQueue { supplies, head: 0 }, orders, Vec::new(), Filling::default());
+        for f in [&mut fast.3, &mut slow.3] {
+            f.slots = vec![u32::MAX; scenario_demands * 3];
+            f.bases = [0, scenario_demands as u32, 2 * scenario_demands as u32, 2 * scenario_demands as u32];
+            f.sorted = true;
+        }
+        let fast_result: Result<(), Overflow> = requirements.iter().try_for_each(|(segments, factor)| {
+            allocate_segments(segments, *factor, &mut fast.0, &mut fast.1, &mut fast.2, &mut fast.3)
+        });
+        let slow_result: Result<(), Overflow> = requirements.iter().try_for_each(|(segments, factor)| {
+            segments.iter().try_for_each(|seg| {
+                let quantity =
+                    if crate::lot::is_unit(*factor) { seg.quantity } else { crate::lot::mul(seg.quantity, *factor)? };
+                allocate(seg.key, quantity, &mut slow.0, &mut slow.1, &mut slow.2, &mut slow.3)
+            })
+        });
+        assert_eq!(fast_result.is_ok(), slow_result.is_ok(), "case {case}");
+        if fast_result.is_err() {
+            continue;
+        }
+        fast.3.finish(&mut fast.2);
+        slow.3.finish(&mut slow.2);
+        let repr = |d: Decimal| (d, d.scale(), d.is_sign_negative());
+        assert_eq!(fast.0.head, slow.0.head, "case {case}");
+        for (a, b) in fast.0.supplies.iter().zip(&slow.0.supplies) {
+            assert_eq!(repr(a.remaining), repr(b.remaining), "case {case}");
+        }
+        for (a, b) in fast.1.iter().zip(&slow.1) {
+            let pegs_a: Vec<_> = local_pegs(&fast.2, a).iter().map(|p| (p.target(), repr(p.quantity))).collect();
+            let pegs_b: Vec<_> = local_pegs(&slow.2, b).iter().map(|p| (p.target(), repr(p.quantity))).collect();
+            assert_eq!(pegs_a, pegs_b, "case {case}");
+            assert!(pegs_a.windows(2).all(|w| w[0].0 < w[1].0), "case {case}: pegs in target order, each once");
+        }
+    }
+}
