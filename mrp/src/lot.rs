@@ -68,7 +68,10 @@ pub(crate) fn exact_sum(quantities: impl Iterator<Item = Decimal>) -> Option<(i1
         }
         any = true;
         let m = i128::from(m);
-        if s > scale {
+        // Most quantities of one order share a scale: no power of ten then.
+        if s == scale {
+            sum = sum.checked_add(m)?;
+        } else if s > scale {
             sum = sum.checked_mul(i128::from(*POW10.get((s - scale) as usize)?))?;
             scale = s;
             sum = sum.checked_add(m)?;

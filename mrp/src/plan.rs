@@ -618,6 +618,8 @@ struct Batch {
     scratch: Vec<Requirement>,
     /// The order whose pegs are being built.
     filling: Filling,
+    /// Room for an item's supply queue.
+    supplies: Vec<Supply>,
     /// The first item that failed, with why; the batch stops there.
     error: Option<(usize, ItemError)>,
 }
@@ -930,7 +932,7 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
     let cal = &s.calendar;
     let periods = cal.len();
     let result_pegging = cx.pegging;
-    let Batch { orders: planned_orders, pegs, exceptions, explosions, scratch, filling, .. } = batch;
+    let Batch { orders: planned_orders, pegs, exceptions, explosions, scratch, filling, supplies, .. } = batch;
     filling.prepare(s, pegs);
     let ItemRows {
         gross,
@@ -962,7 +964,9 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
     let ss_target = PegTarget::SafetyStock(i as u32).key();
     let lot_target = PegTarget::LotSize(i as u32).key();
 
-    let mut queue = SupplyQueue { supplies: Vec::with_capacity(1 + receipts.len()), head: 0 };
+    // The batch's queue, emptied: an item's orders would otherwise regrow a new one.
+    let mut queue = SupplyQueue { supplies: std::mem::take(supplies), head: 0 };
+    queue.supplies.clear();
     queue.supplies.push(Supply { order: None, remaining: item.on_hand });
     let mut next_receipt = 0;
     let mut next_req = 0;
@@ -1041,6 +1045,7 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
             queue.head += 1;
         }
     }
+    *supplies = queue.supplies;
     filling.finish(pegs);
     if !receipts.is_empty() {
         let mut found = Vec::new();
