@@ -331,9 +331,10 @@ impl Default for PlanOptions {
 /// [`UNIT_FACTOR`]). The segments are a parent order's pegs, a phantom's
 /// passed-on pegs, or independent demand (factor 1): referencing them instead
 /// of copying keeps explosion proportional to BOM lines, not to pegs. Its
-/// quantity is already in the item's gross requirement (added when it was
-/// passed on), so a requirement is 20 bytes: at 100k items there are
-/// millions of them, and every byte is fresh memory to touch.
+/// quantity is kept beside it in the parent's [`Explosion`] and added to the
+/// item's gross requirement when the item's turn comes ([`take_feeds`]), so
+/// a requirement is 20 bytes: at 100k items there are millions of them, and
+/// every byte is fresh memory to touch.
 #[derive(Debug, Clone, Copy)]
 struct Requirement {
     bucket: u32,
@@ -401,6 +402,7 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     let n = s.items.len();
     let mut exceptions = Vec::new();
     let mut reqs: Vec<Vec<Requirement>> = (0..n).map(|_| Vec::new()).collect();
+    let mut feeds: Vec<Vec<Feed>> = (0..n).map(|_| Vec::new()).collect();
     let mut pegs = Vec::new();
     let mut independent = Vec::new();
 
@@ -416,12 +418,18 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     let mut pegs = vec![pegs];
     let mut rows = records.rows();
     // Independent demand comes first in every gross requirement; parents'
-    // requirements are added as they are passed on (see `pass_on`).
+    // requirements are added when the item's turn comes (see `Batch::plan`).
     for (item, bucket, quantity) in independent {
         rows[item as usize].as_mut().expect("no item is planned yet").gross[bucket as usize] = quantity;
     }
     let cx = Context { s, net, receipts: &receipts, pegging: options.pegging };
     let mut batches = [Batch::default(), Batch::default()];
+    // The batches' explosions, kept until every component has read them
+    // (`pending` feeds each), then emptied for reuse.
+    let mut explosions: Vec<Vec<Explosion>> = Vec::new();
+    let mut pending: Vec<usize> = Vec::new();
+    let mut spare: Vec<Vec<Explosion>> = Vec::new();
+    let mut read: Vec<u32> = Vec::new();
     let sequence = &net.sequence;
     let mut k = 0;
     while k < sequence.len() {
@@ -433,9 +441,14 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
         while k < sequence.len() && net.low_level_code[sequence[k] as usize] == level && work < 2 * rounds.work {
             let i = sequence[k] as usize;
             let rq = std::mem::take(&mut reqs[i]);
-            let job_work = ITEM_WORK + rq.iter().map(|r| r.len as usize).sum::<usize>();
+            let item_feeds = std::mem::take(&mut feeds[i]);
+            let job_work = ITEM_WORK
+                + rq.iter().map(|r| r.len as usize).sum::<usize>()
+                + item_feeds.iter().map(|f| f.segments).sum::<usize>();
             work += job_work;
-            jobs.push(Job { item: i, rq, rows: rows[i].take().expect("every item is planned once"), work: job_work });
+            read.extend(item_feeds.iter().map(|f| f.explosions));
+            let rows = rows[i].take().expect("every item is planned once");
+            jobs.push(Job { item: i, rq, feeds: item_feeds, rows, work: job_work });
             k += 1;
         }
         let mut half = 0;
@@ -449,50 +462,61 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
         }
         let second = jobs.split_off(split);
         let [first_batch, second_batch] = &mut batches;
+        let sources = Sources { pegs: &pegs, explosions: &explosions };
         if work >= rounds.parallel && !second.is_empty() {
             std::thread::scope(|scope| {
-                let helper = scope.spawn(|| second_batch.plan(&cx, &pegs, second));
-                first_batch.plan(&cx, &pegs, jobs);
+                let helper = scope.spawn(|| second_batch.plan(&cx, sources, second));
+                first_batch.plan(&cx, sources, jobs);
                 helper.join().expect("a planning thread panicked");
             });
         } else {
-            first_batch.plan(&cx, &pegs, jobs);
-            second_batch.plan(&cx, &pegs, second);
+            first_batch.plan(&cx, sources, jobs);
+            second_batch.plan(&cx, sources, second);
         }
-        // Commit: the explosions are passed on (on a second thread when
-        // there are many) while the orders, pegs and exceptions are filed.
-        let [first_batch, second_batch] = &mut batches;
-        let first_chunk = pegs.len() as u32;
-        let second_chunk = first_chunk + u32::from(!first_batch.pegs.is_empty());
-        let mut first_explosions = std::mem::take(&mut first_batch.explosions);
-        let mut second_explosions = std::mem::take(&mut second_batch.explosions);
-        let mut pass_both = || {
-            let first = pass_on(&mut first_explosions, first_chunk, &mut reqs, &mut rows);
-            let second = pass_on(&mut second_explosions, second_chunk, &mut reqs, &mut rows);
-            (first, second)
-        };
-        let (first_passed, second_passed) = if work >= rounds.parallel {
-            std::thread::scope(|scope| {
-                let helper = scope.spawn(pass_both);
-                first_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
-                second_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
-                helper.join().expect("a planning thread panicked")
-            })
-        } else {
-            let passed = pass_both();
-            first_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
-            second_batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
-            passed
-        };
-        first_batch.explosions = first_explosions;
-        second_batch.explosions = second_explosions;
-        // The first failure in planning sequence: an explosion of the first
-        // batch (only items before its failed one have any), its failed item,
-        // then the same for the second.
-        first_passed.map_err(|parent| overflow(s, parent as usize))?;
-        first_batch.take_error(s)?;
-        second_passed.map_err(|parent| overflow(s, parent as usize))?;
-        second_batch.take_error(s)?;
+        // Explosions every reader has now read are emptied for reuse.
+        for b in read.drain(..) {
+            let b = b as usize;
+            pending[b] -= 1;
+            if pending[b] == 0 {
+                let mut done = std::mem::take(&mut explosions[b]);
+                done.clear();
+                spare.push(done);
+            }
+        }
+        // Commit, in planning sequence: each batch's orders, pegs and
+        // exceptions are filed, and each component is told where its
+        // parents' explosions for it are (one feed per parent and BOM line,
+        // however many orders: the requirements themselves are read when
+        // the component is planned). The first failure in planning sequence
+        // is the first batch's (only items before its failed one have any
+        // explosions), then the second's.
+        for batch in &mut batches {
+            let chunk = pegs.len() as u32;
+            batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+            batch.take_error(s)?;
+            if batch.parents.is_empty() {
+                continue;
+            }
+            let id = explosions.len() as u32;
+            let mut readers = 0;
+            for parent in batch.parents.drain(..) {
+                let components = net.components_of(parent.item as usize);
+                for (j, cl) in components.iter().enumerate() {
+                    feeds[cl.component as usize].push(Feed {
+                        explosions: id,
+                        first: parent.first + j as u32,
+                        stride: components.len() as u32,
+                        count: parent.groups,
+                        chunk,
+                        parent: parent.item,
+                        segments: parent.segments,
+                    });
+                    readers += 1;
+                }
+            }
+            explosions.push(std::mem::replace(&mut batch.explosions, spare.pop().unwrap_or_default()));
+            pending.push(readers);
+        }
     }
     drop(rows);
     exceptions.sort_by_key(|e: &Exception| e.item);
@@ -530,7 +554,9 @@ struct Context<'a> {
 /// One item to plan: its requirements and its rows of the MRP records.
 struct Job<'r> {
     item: usize,
+    /// Its independent requirements; its parents' are appended from `feeds`.
     rq: Vec<Requirement>,
+    feeds: Vec<Feed>,
     rows: ItemRows<'r>,
     /// Estimated effort: requirement segments to allocate.
     work: usize,
@@ -594,15 +620,53 @@ enum Pending {
 }
 
 /// What a parent passes on to a component: a requirement (with pegging; its
-/// segments in the batch's pegs until the commit), or without pegging only
-/// the quantity, added to the component's gross requirement.
+/// segments in the batch's pegs, which become an arena chunk at the commit),
+/// or without pegging only the quantity, added to the component's gross
+/// requirement. A parent's explosions are one group per order (per bucket
+/// for a phantom), each group one explosion per BOM line in line order.
 struct Explosion {
-    parent: u32,
-    component: u32,
     /// What the component needs: `Σ segment × factor`, or without pegging
     /// the parent's quantity × factor.
     quantity: Decimal,
     requirement: Requirement,
+}
+
+/// Where a component's requirements from one parent are: every `stride`-th
+/// explosion of `explosions[first..]`, `count` of them (the parent's
+/// explosions for the component's BOM line).
+///
+/// Passing each requirement on at the commit meant millions of pushes to
+/// scattered lists and gross cells on one thread while the other waited;
+/// a feed per parent and line is a few hundred thousand at 100k items, and
+/// the component reads its requirements on its own planning thread.
+struct Feed {
+    /// Index of the explosion list.
+    explosions: u32,
+    first: u32,
+    stride: u32,
+    count: u32,
+    /// The arena chunk of the parent's pegs (the requirements' segments).
+    chunk: u32,
+    parent: u32,
+    /// Segments of the requirements (the same for every BOM line).
+    segments: usize,
+}
+
+/// A planned parent's explosions in its batch's list.
+struct ParentExplosions {
+    item: u32,
+    first: u32,
+    /// Orders (buckets for a phantom) with explosions.
+    groups: u32,
+    segments: usize,
+}
+
+/// What the batches of a round read: the peg arena and the explosions of
+/// earlier rounds.
+#[derive(Clone, Copy)]
+struct Sources<'a> {
+    pegs: &'a [Vec<Peg>],
+    explosions: &'a [Vec<Explosion>],
 }
 
 /// One thread's share of a round, planned into buffers of its own.
@@ -614,6 +678,8 @@ struct Batch {
     pegs: Vec<Peg>,
     exceptions: Vec<(u32, Pending)>,
     explosions: Vec<Explosion>,
+    /// The planned items' explosions, in order.
+    parents: Vec<ParentExplosions>,
     /// Room to sort an item's requirements in.
     scratch: Vec<Requirement>,
     /// The order whose pegs are being built.
@@ -626,16 +692,18 @@ struct Batch {
 
 impl Batch {
     /// Plans the jobs in order, stopping at the first that fails.
-    fn plan(&mut self, cx: &Context<'_>, arena: &[Vec<Peg>], jobs: Vec<Job<'_>>) {
-        for job in jobs {
+    fn plan(&mut self, cx: &Context<'_>, sources: Sources<'_>, jobs: Vec<Job<'_>>) {
+        for mut job in jobs {
             let i = job.item;
             let (orders, pegs, exceptions, explosions) =
                 (self.orders.len(), self.pegs.len(), self.exceptions.len(), self.explosions.len());
-            let planned = if cx.s.items[i].source == Source::Phantom {
-                plan_phantom(cx, arena, job, self)
-            } else {
-                plan_item(cx, arena, job, self)
-            };
+            let planned = take_feeds(&mut job, sources.explosions, cx.pegging).and_then(|()| {
+                if cx.s.items[i].source == Source::Phantom {
+                    plan_phantom(cx, sources.pegs, job, self)
+                } else {
+                    plan_item(cx, sources.pegs, job, self)
+                }
+            });
             if let Err(e) = planned {
                 // Keep only the items before: the commit reports this one.
                 self.orders.truncate(orders);
@@ -645,13 +713,26 @@ impl Batch {
                 self.error = Some((i, e));
                 return;
             }
+            let made = self.explosions.len() - explosions;
+            if made > 0 {
+                let lines = cx.net.components_of(i).len();
+                let groups = made / lines;
+                let segments =
+                    (0..groups).map(|g| self.explosions[explosions + g * lines].requirement.len as usize).sum();
+                self.parents.push(ParentExplosions {
+                    item: i as u32,
+                    first: explosions as u32,
+                    groups: groups as u32,
+                    segments,
+                });
+            }
         }
     }
 
     /// Appends the batch's orders, pegs and exceptions to the result in
     /// planning sequence: numbers the orders, moves the pegs into the arena as
     /// a new chunk and writes the past-due release messages, which name the
-    /// orders. (The explosions are passed on by [`pass_on`].)
+    /// orders. (The explosions are read by the components through [`Feed`]s.)
     fn file(
         &mut self,
         s: &Scenario,
@@ -705,6 +786,7 @@ impl Batch {
         match self.error.take() {
             None => Ok(()),
             Some((i, ItemError::Overflow)) => Err(overflow(s, i)),
+            Some((_, ItemError::ParentOverflow(parent))) => Err(overflow(s, parent as usize)),
             Some((i, ItemError::TooManyOrders { quantity, bucket })) => Err(PlanError::TooManyOrders {
                 item: s.items[i].id.clone(),
                 quantity,
@@ -716,25 +798,24 @@ impl Batch {
     }
 }
 
-/// Passes a batch's explosions on, in order, and empties the list: each
-/// quantity into the component's gross requirement and, with pegging, the
-/// requirement (its segments in arena chunk `chunk`) to the component.
-/// Stops at a sum that leaves the decimal range and returns its parent.
-fn pass_on(
-    explosions: &mut Vec<Explosion>,
-    chunk: u32,
-    reqs: &mut [Vec<Requirement>],
-    rows: &mut [Option<ItemRows<'_>>],
-) -> Result<(), u32> {
-    for explosion in explosions.drain(..) {
-        let mut r = explosion.requirement;
-        let c = explosion.component as usize;
-        let row = rows[c].as_mut().expect("components are planned after their parents");
-        let g = &mut row.gross[r.bucket as usize];
-        *g = add(*g, explosion.quantity).map_err(|_| explosion.parent)?;
-        if r.start != GROSS_ONLY {
-            r.chunk = chunk;
-            reqs[c].push(r);
+/// Adds a job's parents' requirements, in planning sequence, to its gross
+/// requirement and, with pegging, to its requirement list (their segments in
+/// the feeds' arena chunks).
+fn take_feeds(job: &mut Job<'_>, explosions: &[Vec<Explosion>], pegging: bool) -> Result<(), ItemError> {
+    if pegging {
+        job.rq.reserve(job.feeds.iter().map(|f| f.count as usize).sum());
+    }
+    for feed in &job.feeds {
+        let list = &explosions[feed.explosions as usize];
+        for g in 0..feed.count as usize {
+            let explosion = &list[feed.first as usize + g * feed.stride as usize];
+            let mut r = explosion.requirement;
+            let cell = &mut job.rows.gross[r.bucket as usize];
+            *cell = add(*cell, explosion.quantity).map_err(|_| ItemError::ParentOverflow(feed.parent))?;
+            if pegging && r.start != GROSS_ONLY {
+                r.chunk = feed.chunk;
+                job.rq.push(r);
+            }
         }
     }
     Ok(())
@@ -749,7 +830,13 @@ fn overflow(s: &Scenario, i: usize) -> PlanError {
 
 enum ItemError {
     Overflow,
-    TooManyOrders { quantity: Decimal, bucket: usize },
+    /// A parent's requirement took the item's gross requirement out of the
+    /// decimal range: reported as the parent's, whose explosion it is.
+    ParentOverflow(u32),
+    TooManyOrders {
+        quantity: Decimal,
+        bucket: usize,
+    },
 }
 
 impl From<Overflow> for ItemError {
@@ -1069,8 +1156,6 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
                 None => mul(order.quantity, cl.factor)?,
             };
             explosions.push(Explosion {
-                parent: i as u32,
-                component: cl.component,
                 quantity,
                 requirement: Requirement { chunk: 0, bucket: order.release_bucket, start, len, line },
             });
@@ -1404,7 +1489,7 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut 
     for t in 0..periods {
         // What this bucket passes on is appended to the arena, then merged.
         let pass_on = pegs.len();
-        // Parents added their requirements here as they were passed on.
+        // Parents' requirements were added here before the item's turn (`take_feeds`).
         let gross = rows.gross[t];
         let mut net_qty = Decimal::ZERO;
         while pegging && next_req < rq.len() && rq[next_req].bucket as usize == t {
@@ -1434,8 +1519,6 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut 
         if !pegging && !net_qty.is_zero() {
             for (line, cl) in (first_line..).zip(components) {
                 explosions.push(Explosion {
-                    parent: i as u32,
-                    component: cl.component,
                     quantity: mul(net_qty, cl.factor)?,
                     requirement: Requirement { chunk: 0, bucket: t as u32, start: GROSS_ONLY, len: 0, line },
                 });
@@ -1447,8 +1530,6 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut 
             let segments = ScaledSum::of(&pegs[start..]);
             for (line, cl) in (first_line..).zip(components) {
                 explosions.push(Explosion {
-                    parent: i as u32,
-                    component: cl.component,
                     quantity: segments.times(cl.factor)?,
                     requirement: Requirement { chunk: 0, bucket: t as u32, start: start as u32, len, line },
                 });
