@@ -331,7 +331,7 @@ impl Default for PlanOptions {
 /// [`UNIT_FACTOR`]). The segments are a parent order's pegs, a phantom's
 /// passed-on pegs, or independent demand (factor 1): referencing them instead
 /// of copying keeps explosion proportional to BOM lines, not to pegs. Its
-/// quantity is kept beside it in the parent's [`Explosion`] and added to the
+/// quantity is kept in the parent's [`Explosions`] and added to the
 /// item's gross requirement when the item's turn comes ([`take_feeds`]), so
 /// a requirement is 20 bytes: at 100k items there are millions of them, and
 /// every byte is fresh memory to touch.
@@ -426,9 +426,9 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     let mut batches = [Batch::default(), Batch::default()];
     // The batches' explosions, kept until every component has read them
     // (`pending` feeds each), then emptied for reuse.
-    let mut explosions: Vec<Vec<Explosion>> = Vec::new();
+    let mut explosions: Vec<Explosions> = Vec::new();
     let mut pending: Vec<usize> = Vec::new();
-    let mut spare: Vec<Vec<Explosion>> = Vec::new();
+    let mut spare: Vec<Explosions> = Vec::new();
     let mut read: Vec<u32> = Vec::new();
     let sequence = &net.sequence;
     let mut k = 0;
@@ -479,7 +479,8 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
             pending[b] -= 1;
             if pending[b] == 0 {
                 let mut done = std::mem::take(&mut explosions[b]);
-                done.clear();
+                done.groups.clear();
+                done.quantities.clear();
                 spare.push(done);
             }
         }
@@ -504,9 +505,11 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
                 for (j, cl) in components.iter().enumerate() {
                     feeds[cl.component as usize].push(Feed {
                         explosions: id,
-                        first: parent.first + j as u32,
+                        first_group: parent.first_group,
+                        first_quantity: parent.first_quantity + j as u32,
                         stride: components.len() as u32,
                         count: parent.groups,
+                        line: net.component_start[parent.item as usize] + j as u32,
                         chunk,
                         parent: parent.item,
                         segments: parent.segments,
@@ -619,21 +622,29 @@ enum Pending {
     },
 }
 
-/// What a parent passes on to a component: a requirement (with pegging; its
-/// segments in the batch's pegs, which become an arena chunk at the commit),
-/// or without pegging only the quantity, added to the component's gross
-/// requirement. A parent's explosions are one group per order (per bucket
-/// for a phantom), each group one explosion per BOM line in line order.
-struct Explosion {
-    /// What the component needs: `Σ segment × factor`, or without pegging
-    /// the parent's quantity × factor.
-    quantity: Decimal,
-    requirement: Requirement,
+/// What a batch's planned parents pass on to their components: per order (per
+/// bucket for a phantom) a group, the requirement's bucket and segments,
+/// and per group one quantity for each BOM line of the parent, in line order
+/// (`Σ segment × factor`, or without pegging the quantity × factor). With
+/// pegging the segments are in the batch's pegs, which become an arena chunk
+/// at the commit; without, a group has none (`GROSS_ONLY`).
+#[derive(Default)]
+struct Explosions {
+    groups: Vec<ExplosionGroup>,
+    quantities: Vec<Decimal>,
 }
 
-/// Where a component's requirements from one parent are: every `stride`-th
-/// explosion of `explosions[first..]`, `count` of them (the parent's
-/// explosions for the component's BOM line).
+/// What every component's requirement from one parent order shares.
+#[derive(Clone, Copy)]
+struct ExplosionGroup {
+    bucket: u32,
+    start: u32,
+    len: u32,
+}
+
+/// Where a component's requirements from one parent are: `count` groups of
+/// an explosion list from `first_group` on, and their quantities for the
+/// component's BOM line (every `stride`-th from `first_quantity`).
 ///
 /// Passing each requirement on at the commit meant millions of pushes to
 /// scattered lists and gross cells on one thread while the other waited;
@@ -642,9 +653,12 @@ struct Explosion {
 struct Feed {
     /// Index of the explosion list.
     explosions: u32,
-    first: u32,
+    first_group: u32,
+    first_quantity: u32,
     stride: u32,
     count: u32,
+    /// The BOM line (its factor scales the segments).
+    line: u32,
     /// The arena chunk of the parent's pegs (the requirements' segments).
     chunk: u32,
     parent: u32,
@@ -655,7 +669,8 @@ struct Feed {
 /// A planned parent's explosions in its batch's list.
 struct ParentExplosions {
     item: u32,
-    first: u32,
+    first_group: u32,
+    first_quantity: u32,
     /// Orders (buckets for a phantom) with explosions.
     groups: u32,
     segments: usize,
@@ -666,7 +681,7 @@ struct ParentExplosions {
 #[derive(Clone, Copy)]
 struct Sources<'a> {
     pegs: &'a [Vec<Peg>],
-    explosions: &'a [Vec<Explosion>],
+    explosions: &'a [Explosions],
 }
 
 /// One thread's share of a round, planned into buffers of its own.
@@ -677,7 +692,7 @@ struct Batch {
     orders: Vec<PlannedOrder>,
     pegs: Vec<Peg>,
     exceptions: Vec<(u32, Pending)>,
-    explosions: Vec<Explosion>,
+    explosions: Explosions,
     /// The planned items' explosions, in order.
     parents: Vec<ParentExplosions>,
     /// Room to sort an item's requirements in.
@@ -695,8 +710,8 @@ impl Batch {
     fn plan(&mut self, cx: &Context<'_>, sources: Sources<'_>, jobs: Vec<Job<'_>>) {
         for mut job in jobs {
             let i = job.item;
-            let (orders, pegs, exceptions, explosions) =
-                (self.orders.len(), self.pegs.len(), self.exceptions.len(), self.explosions.len());
+            let (orders, pegs, exceptions) = (self.orders.len(), self.pegs.len(), self.exceptions.len());
+            let (groups, quantities) = (self.explosions.groups.len(), self.explosions.quantities.len());
             let planned = take_feeds(&mut job, sources.explosions, cx.pegging).and_then(|()| {
                 if cx.s.items[i].source == Source::Phantom {
                     plan_phantom(cx, sources.pegs, job, self)
@@ -709,21 +724,19 @@ impl Batch {
                 self.orders.truncate(orders);
                 self.pegs.truncate(pegs);
                 self.exceptions.truncate(exceptions);
-                self.explosions.truncate(explosions);
+                self.explosions.groups.truncate(groups);
+                self.explosions.quantities.truncate(quantities);
                 self.error = Some((i, e));
                 return;
             }
-            let made = self.explosions.len() - explosions;
-            if made > 0 {
-                let lines = cx.net.components_of(i).len();
-                let groups = made / lines;
-                let segments =
-                    (0..groups).map(|g| self.explosions[explosions + g * lines].requirement.len as usize).sum();
+            let made = &self.explosions.groups[groups..];
+            if !made.is_empty() {
                 self.parents.push(ParentExplosions {
                     item: i as u32,
-                    first: explosions as u32,
-                    groups: groups as u32,
-                    segments,
+                    first_group: groups as u32,
+                    first_quantity: quantities as u32,
+                    groups: made.len() as u32,
+                    segments: made.iter().map(|g| g.len as usize).sum(),
                 });
             }
         }
@@ -801,20 +814,25 @@ impl Batch {
 /// Adds a job's parents' requirements, in planning sequence, to its gross
 /// requirement and, with pegging, to its requirement list (their segments in
 /// the feeds' arena chunks).
-fn take_feeds(job: &mut Job<'_>, explosions: &[Vec<Explosion>], pegging: bool) -> Result<(), ItemError> {
+fn take_feeds(job: &mut Job<'_>, explosions: &[Explosions], pegging: bool) -> Result<(), ItemError> {
     if pegging {
         job.rq.reserve(job.feeds.iter().map(|f| f.count as usize).sum());
     }
     for feed in &job.feeds {
         let list = &explosions[feed.explosions as usize];
-        for g in 0..feed.count as usize {
-            let explosion = &list[feed.first as usize + g * feed.stride as usize];
-            let mut r = explosion.requirement;
-            let cell = &mut job.rows.gross[r.bucket as usize];
-            *cell = add(*cell, explosion.quantity).map_err(|_| ItemError::ParentOverflow(feed.parent))?;
-            if pegging && r.start != GROSS_ONLY {
-                r.chunk = feed.chunk;
-                job.rq.push(r);
+        let groups = &list.groups[feed.first_group as usize..][..feed.count as usize];
+        let quantities = list.quantities[feed.first_quantity as usize..].iter().step_by(feed.stride as usize);
+        for (group, &quantity) in groups.iter().zip(quantities) {
+            let cell = &mut job.rows.gross[group.bucket as usize];
+            *cell = add(*cell, quantity).map_err(|_| ItemError::ParentOverflow(feed.parent))?;
+            if pegging && group.start != GROSS_ONLY {
+                job.rq.push(Requirement {
+                    bucket: group.bucket,
+                    chunk: feed.chunk,
+                    start: group.start,
+                    len: group.len,
+                    line: feed.line,
+                });
             }
         }
     }
@@ -1142,22 +1160,20 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
 
     // Explode: each order's pegs, scaled, become its components' requirements
     // in its release bucket.
-    let first_line = net.component_start[i];
     let components = net.components_of(i);
+    if components.is_empty() {
+        return Ok(());
+    }
     for order in &planned_orders[first_order..] {
-        // Without pegging only totals matter: no requirement records, the
-        // commit adds straight into the components' gross requirements (in
-        // planning sequence).
+        // Without pegging only totals matter: the components' gross
+        // requirements take the quantities, no requirement is queued.
         let segments = result_pegging.then(|| ScaledSum::of(local_pegs(pegs, order)));
         let (start, len) = if result_pegging { (order.pegs_start, order.pegs_len) } else { (GROSS_ONLY, 0) };
-        for (line, cl) in (first_line..).zip(components) {
-            let quantity = match &segments {
+        explosions.groups.push(ExplosionGroup { bucket: order.release_bucket, start, len });
+        for cl in components {
+            explosions.quantities.push(match &segments {
                 Some(segments) => segments.times(cl.factor)?,
                 None => mul(order.quantity, cl.factor)?,
-            };
-            explosions.push(Explosion {
-                quantity,
-                requirement: Requirement { chunk: 0, bucket: order.release_bucket, start, len, line },
             });
         }
     }
@@ -1484,7 +1500,6 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut 
     sort_by_bucket(&mut rq, periods, scratch);
     let mut stock = s.items[i].on_hand;
     let mut next_req = 0;
-    let first_line = net.component_start[i];
     let components = net.components_of(i);
     for t in 0..periods {
         // What this bucket passes on is appended to the arena, then merged.
@@ -1516,23 +1531,21 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut 
         }
         rows.net[t] = net_qty;
         rows.projected_available[t] = stock;
-        if !pegging && !net_qty.is_zero() {
-            for (line, cl) in (first_line..).zip(components) {
-                explosions.push(Explosion {
-                    quantity: mul(net_qty, cl.factor)?,
-                    requirement: Requirement { chunk: 0, bucket: t as u32, start: GROSS_ONLY, len: 0, line },
-                });
+        if !pegging && !net_qty.is_zero() && !components.is_empty() {
+            explosions.groups.push(ExplosionGroup { bucket: t as u32, start: GROSS_ONLY, len: 0 });
+            for cl in components {
+                explosions.quantities.push(mul(net_qty, cl.factor)?);
             }
         }
         if pegs.len() > pass_on {
             let start = pass_on;
             let len = merge_tail(pegs, start)? as u32;
-            let segments = ScaledSum::of(&pegs[start..]);
-            for (line, cl) in (first_line..).zip(components) {
-                explosions.push(Explosion {
-                    quantity: segments.times(cl.factor)?,
-                    requirement: Requirement { chunk: 0, bucket: t as u32, start: start as u32, len, line },
-                });
+            if !components.is_empty() {
+                let segments = ScaledSum::of(&pegs[start..]);
+                explosions.groups.push(ExplosionGroup { bucket: t as u32, start: start as u32, len });
+                for cl in components {
+                    explosions.quantities.push(segments.times(cl.factor)?);
+                }
             }
         }
         if components.is_empty() && !net_qty.is_zero() {
