@@ -484,13 +484,45 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
                 spare.push(done);
             }
         }
-        // Commit, in planning sequence: each batch's orders, pegs and
-        // exceptions are filed, and each component is told where its
-        // parents' explosions for it are (one feed per parent and BOM line,
-        // however many orders: the requirements themselves are read when
-        // the component is planned). The first failure in planning sequence
-        // is the first batch's (only items before its failed one have any
-        // explosions), then the second's.
+        // Commit, in planning sequence. Each batch's orders, pegs and
+        // exceptions are filed. With pegging, each component is told where
+        // its parents' explosions for it are (one feed per parent and BOM
+        // line, however many orders: the requirements themselves are read
+        // when the component is planned). Without, there are only quantities
+        // to add to the components' gross rows: that is done now, on a
+        // second thread while the orders are filed, and the lists are reused
+        // at once. The first failure in planning sequence is the first
+        // batch's (an explosion's sum, whose items come before its failed
+        // one; then its failed item), then the second's.
+        if !options.pegging {
+            let lists = batches.each_mut().map(|b| (std::mem::take(&mut b.parents), std::mem::take(&mut b.explosions)));
+            let mut pass_both =
+                || lists.each_ref().map(|(parents, list)| pass_quantities(net, parents, list, &mut rows));
+            let passed = if work >= rounds.parallel {
+                std::thread::scope(|scope| {
+                    let helper = scope.spawn(pass_both);
+                    for batch in &mut batches {
+                        batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+                    }
+                    helper.join().expect("a planning thread panicked")
+                })
+            } else {
+                let passed = pass_both();
+                for batch in &mut batches {
+                    batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+                }
+                passed
+            };
+            for ((batch, result), (mut parents, mut list)) in batches.iter_mut().zip(passed).zip(lists) {
+                result.map_err(|parent| overflow(s, parent as usize))?;
+                batch.take_error(s)?;
+                parents.clear();
+                list.groups.clear();
+                list.quantities.clear();
+                (batch.parents, batch.explosions) = (parents, list);
+            }
+            continue;
+        }
         for batch in &mut batches {
             let chunk = pegs.len() as u32;
             batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
@@ -809,6 +841,30 @@ impl Batch {
             }),
         }
     }
+}
+
+/// Without pegging: adds a batch's explosions' quantities to their
+/// components' gross requirements, in order. Stops at a sum that leaves the
+/// decimal range and returns its parent.
+fn pass_quantities(
+    net: &Network,
+    parents: &[ParentExplosions],
+    list: &Explosions,
+    rows: &mut [Option<ItemRows<'_>>],
+) -> Result<(), u32> {
+    for parent in parents {
+        let components = net.components_of(parent.item as usize);
+        let groups = &list.groups[parent.first_group as usize..][..parent.groups as usize];
+        let quantities = list.quantities[parent.first_quantity as usize..].chunks_exact(components.len());
+        for (group, quantities) in groups.iter().zip(quantities) {
+            for (cl, &quantity) in components.iter().zip(quantities) {
+                let row = rows[cl.component as usize].as_mut().expect("components are planned after their parents");
+                let cell = &mut row.gross[group.bucket as usize];
+                *cell = add(*cell, quantity).map_err(|_| parent.item)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds a job's parents' requirements, in planning sequence, to its gross
