@@ -1253,6 +1253,7 @@ impl<'a> ScaledSum<'a> {
         ScaledSum { segments, sum: lot::exact_sum(segments.iter().map(|p| p.quantity)) }
     }
 
+    #[inline]
     fn times(&self, factor: Decimal) -> Result<Decimal, Overflow> {
         if let Some(q) = self.sum.and_then(|sum| lot::scale_exact_sum(sum, factor)) {
             return Ok(q);
