@@ -424,6 +424,7 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     }
     let cx = Context { s, net, receipts: &receipts, pegging: options.pegging };
     let mut batches = [Batch::default(), Batch::default()];
+    let mut filings = [Filing::default(), Filing::default()];
     // The batches' explosions, kept until every component has read them
     // (`pending` feeds each), then emptied for reuse.
     let mut explosions: Vec<Explosions> = Vec::new();
@@ -463,13 +464,22 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
         let second = jobs.split_off(split);
         let [first_batch, second_batch] = &mut batches;
         let sources = Sources { pegs: &pegs, explosions: &explosions };
+        // The last round's orders (with pegging) are filed meanwhile.
+        let mut file_both = || {
+            for filing in &mut filings {
+                filing.file(s, &mut planned_orders, &mut exceptions);
+            }
+        };
         if work >= rounds.parallel && !second.is_empty() {
             std::thread::scope(|scope| {
+                let filer = scope.spawn(file_both);
                 let helper = scope.spawn(|| second_batch.plan(&cx, sources, second));
                 first_batch.plan(&cx, sources, jobs);
                 helper.join().expect("a planning thread panicked");
+                filer.join().expect("filing panicked");
             });
         } else {
+            file_both();
             first_batch.plan(&cx, sources, jobs);
             second_batch.plan(&cx, sources, second);
         }
@@ -484,8 +494,9 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
                 spare.push(done);
             }
         }
-        // Commit, in planning sequence. Each batch's orders, pegs and
-        // exceptions are filed. With pegging, each component is told where
+        // Commit, in planning sequence. Each batch's pegs become an arena
+        // chunk and its orders and exceptions are handed over for filing
+        // (without pegging filed at once). With pegging, each component is told where
         // its parents' explosions for it are (one feed per parent and BOM
         // line, however many orders: the requirements themselves are read
         // when the component is planned). Without, there are only quantities
@@ -501,15 +512,17 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
             let passed = if work >= rounds.parallel {
                 std::thread::scope(|scope| {
                     let helper = scope.spawn(pass_both);
-                    for batch in &mut batches {
-                        batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+                    for (batch, filing) in batches.iter_mut().zip(&mut filings) {
+                        batch.hand_over(&mut pegs, filing);
+                        filing.file(s, &mut planned_orders, &mut exceptions);
                     }
                     helper.join().expect("a planning thread panicked")
                 })
             } else {
                 let passed = pass_both();
-                for batch in &mut batches {
-                    batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+                for (batch, filing) in batches.iter_mut().zip(&mut filings) {
+                    batch.hand_over(&mut pegs, filing);
+                    filing.file(s, &mut planned_orders, &mut exceptions);
                 }
                 passed
             };
@@ -523,10 +536,10 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
             }
             continue;
         }
-        for batch in &mut batches {
-            let chunk = pegs.len() as u32;
-            batch.file(s, &mut planned_orders, &mut pegs, &mut exceptions);
+        for (batch, filing) in batches.iter_mut().zip(&mut filings) {
+            batch.hand_over(&mut pegs, filing);
             batch.take_error(s)?;
+            let chunk = filing.chunk;
             if batch.parents.is_empty() {
                 continue;
             }
@@ -552,6 +565,9 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
             explosions.push(std::mem::replace(&mut batch.explosions, spare.pop().unwrap_or_default()));
             pending.push(readers);
         }
+    }
+    for filing in &mut filings {
+        filing.file(s, &mut planned_orders, &mut exceptions);
     }
     drop(rows);
     exceptions.sort_by_key(|e: &Exception| e.item);
@@ -720,7 +736,7 @@ struct Sources<'a> {
 #[derive(Default)]
 struct Batch {
     /// Planned orders, numbered in the batch (`number` and `pegs_chunk` are
-    /// set at the commit); `pegs_start` indexes `pegs`.
+    /// set when they are filed, see [`Filing`]); `pegs_start` indexes `pegs`.
     orders: Vec<PlannedOrder>,
     pegs: Vec<Peg>,
     exceptions: Vec<(u32, Pending)>,
@@ -774,25 +790,55 @@ impl Batch {
         }
     }
 
-    /// Appends the batch's orders, pegs and exceptions to the result in
-    /// planning sequence: numbers the orders, moves the pegs into the arena as
-    /// a new chunk and writes the past-due release messages, which name the
-    /// orders. (The explosions are read by the components through [`Feed`]s.)
-    fn file(
-        &mut self,
-        s: &Scenario,
-        planned_orders: &mut Vec<PlannedOrder>,
-        pegs: &mut Vec<Vec<Peg>>,
-        exceptions: &mut Vec<Exception>,
-    ) {
-        let first_order = planned_orders.len();
-        let chunk = pegs.len() as u32;
+    /// Moves the batch's pegs into the arena as a new chunk and hands its
+    /// orders and exceptions to `filing` (taking back its emptied lists).
+    fn hand_over(&mut self, pegs: &mut Vec<Vec<Peg>>, filing: &mut Filing) {
+        filing.chunk = pegs.len() as u32;
         if !self.pegs.is_empty() {
             // The next round is about as large: room for it up front saves
             // regrowing (only the part it fills is ever touched).
             let room = self.pegs.len() + self.pegs.len() / 4;
             pegs.push(std::mem::replace(&mut self.pegs, Vec::with_capacity(room)));
         }
+        std::mem::swap(&mut self.orders, &mut filing.orders);
+        std::mem::swap(&mut self.exceptions, &mut filing.exceptions);
+    }
+
+    /// The batch's failure, if it had one, as the planning error.
+    fn take_error(&mut self, s: &Scenario) -> Result<(), PlanError> {
+        match self.error.take() {
+            None => Ok(()),
+            Some((i, ItemError::Overflow)) => Err(overflow(s, i)),
+            Some((_, ItemError::ParentOverflow(parent))) => Err(overflow(s, parent as usize)),
+            Some((i, ItemError::TooManyOrders { quantity, bucket })) => Err(PlanError::TooManyOrders {
+                item: s.items[i].id.clone(),
+                quantity,
+                max: s.items[i].lot.max.unwrap_or_default(),
+                due: s.calendar.bucket_start(bucket),
+                limit: MAX_SPLIT_ORDERS,
+            }),
+        }
+    }
+}
+
+/// A committed batch's orders and exceptions on their way into the result.
+/// With pegging they are filed while the next round is planned (nothing
+/// there reads them), on a thread of their own.
+#[derive(Default)]
+struct Filing {
+    orders: Vec<PlannedOrder>,
+    exceptions: Vec<(u32, Pending)>,
+    /// The arena chunk of the orders' pegs.
+    chunk: u32,
+}
+
+impl Filing {
+    /// Appends the orders and exceptions to the result in planning sequence:
+    /// numbers the orders and writes the past-due release messages, which
+    /// name them. Leaves its lists empty for reuse.
+    fn file(&mut self, s: &Scenario, planned_orders: &mut Vec<PlannedOrder>, exceptions: &mut Vec<Exception>) {
+        let first_order = planned_orders.len();
+        let chunk = self.chunk;
         for (k, mut order) in self.orders.drain(..).enumerate() {
             order.number = (first_order + k + 1) as u32;
             order.pegs_chunk = chunk;
@@ -823,22 +869,6 @@ impl Batch {
                     }
                 }
             });
-        }
-    }
-
-    /// The batch's failure, if it had one, as the planning error.
-    fn take_error(&mut self, s: &Scenario) -> Result<(), PlanError> {
-        match self.error.take() {
-            None => Ok(()),
-            Some((i, ItemError::Overflow)) => Err(overflow(s, i)),
-            Some((_, ItemError::ParentOverflow(parent))) => Err(overflow(s, parent as usize)),
-            Some((i, ItemError::TooManyOrders { quantity, bucket })) => Err(PlanError::TooManyOrders {
-                item: s.items[i].id.clone(),
-                quantity,
-                max: s.items[i].lot.max.unwrap_or_default(),
-                due: s.calendar.bucket_start(bucket),
-                limit: MAX_SPLIT_ORDERS,
-            }),
         }
     }
 }
