@@ -904,23 +904,36 @@ fn take_feeds(job: &mut Job<'_>, explosions: &[Explosions], pegging: bool) -> Re
     if pegging {
         job.rq.reserve(job.feeds.iter().map(|f| f.count as usize).sum());
     }
-    for feed in &job.feeds {
-        let list = &explosions[feed.explosions as usize];
-        let groups = &list.groups[feed.first_group as usize..][..feed.count as usize];
-        let quantities = list.quantities[feed.first_quantity as usize..].iter().step_by(feed.stride as usize);
-        for (group, &quantity) in groups.iter().zip(quantities) {
-            let cell = &mut job.rows.gross[group.bucket as usize];
-            *cell = add(*cell, quantity).map_err(|_| ItemError::ParentOverflow(feed.parent))?;
-            if pegging && group.start != GROSS_ONLY {
-                job.rq.push(Requirement {
-                    bucket: group.bucket,
-                    chunk: feed.chunk,
-                    start: group.start,
-                    len: group.len,
-                    line: feed.line,
-                });
+    let mut k = 0;
+    while k < job.feeds.len() {
+        // A parent with several BOM lines to this item (they may repeat):
+        // its feeds are consecutive, and each of its orders passes the
+        // lines' requirements on in line order, as one after another.
+        let first = &job.feeds[k];
+        let mut end = k + 1;
+        while job.feeds.get(end).is_some_and(|f| f.explosions == first.explosions && f.first_group == first.first_group)
+        {
+            end += 1;
+        }
+        let list = &explosions[first.explosions as usize];
+        for g in 0..first.count as usize {
+            let group = list.groups[first.first_group as usize + g];
+            for feed in &job.feeds[k..end] {
+                let quantity = list.quantities[feed.first_quantity as usize + g * feed.stride as usize];
+                let cell = &mut job.rows.gross[group.bucket as usize];
+                *cell = add(*cell, quantity).map_err(|_| ItemError::ParentOverflow(feed.parent))?;
+                if pegging && group.start != GROSS_ONLY {
+                    job.rq.push(Requirement {
+                        bucket: group.bucket,
+                        chunk: feed.chunk,
+                        start: group.start,
+                        len: group.len,
+                        line: feed.line,
+                    });
+                }
             }
         }
+        k = end;
     }
     Ok(())
 }

@@ -339,6 +339,32 @@ fn dates_outside_the_horizon() {
 }
 
 #[test]
+fn each_parent_order_passes_its_bom_lines_on_in_line_order() {
+    // P has two lines to C and two orders released in week 1 (max 10). C
+    // takes them order by order, line by line: PL-1 ×1, PL-1 ×2, PL-2 ×1,
+    // PL-2 ×2, first from its 25 in stock, then from its orders of 20 and 15.
+    let s = scenario(
+        r#"{"format":"mrp-scenario/1","name":"t","calendar":{"start":"2027-01-04","bucket_days":7,"periods":2},
+        "items":[{"id":"P","source":"make","lot":{"rule":"lot_for_lot","max":10}},
+                 {"id":"C","source":"buy","on_hand":25,"lot":{"rule":"lot_for_lot","max":20}}],
+        "bom":[{"parent":"P","component":"C","quantity":1},{"parent":"P","component":"C","quantity":2}],
+        "demand":[{"id":"SO-1","item":"P","date":"2027-01-04","quantity":12,"kind":"order"},
+                  {"id":"SO-2","item":"P","date":"2027-01-04","quantity":8,"kind":"order"}]}"#,
+    );
+    for p in [
+        plan(&s).unwrap(),
+        plan_in_rounds(&s, &crate::validate(&s).unwrap(), PlanOptions::default(), Rounds { work: 1, parallel: 0 })
+            .unwrap(),
+    ] {
+        assert_eq!(pegging(&s, &p, "PL-1"), pegs(&[("SO-1", "10")]));
+        assert_eq!(pegging(&s, &p, "PL-2"), pegs(&[("SO-1", "2"), ("SO-2", "8")]));
+        // Stock 25: SO-1 10, SO-1 15 of 20. PL-3 (20): SO-1 5, SO-1 2, SO-2 8, SO-1 4, SO-2 1. PL-4: SO-2 15.
+        assert_eq!(pegging(&s, &p, "PL-3"), pegs(&[("SO-1", "11"), ("SO-2", "9")]));
+        assert_eq!(pegging(&s, &p, "PL-4"), pegs(&[("SO-2", "15")]));
+    }
+}
+
+#[test]
 fn phantom_nets_its_stock_and_passes_the_rest_down_in_the_same_bucket() {
     let s = scenario(
         r#"{"format":"mrp-scenario/1","name":"t","calendar":{"start":"2027-01-04","bucket_days":7,"periods":4},
