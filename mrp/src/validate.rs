@@ -67,6 +67,12 @@ fn check_positive(problems: &mut Vec<Problem>, path: impl FnOnce() -> String, va
 /// Checks everything that spans fields or records and builds the network.
 /// Every problem found is reported, not just the first.
 pub fn validate(s: &Scenario) -> Result<Network, ScenarioError> {
+    validate_within(s, MAX_RECORDS)
+}
+
+/// [`validate`] with at most `max_records` items, BOM lines and demands
+/// (tests use a small limit: the real one cannot be built in a test).
+fn validate_within(s: &Scenario, max_records: usize) -> Result<Network, ScenarioError> {
     let mut problems = Vec::new();
     let p = &mut problems;
 
@@ -78,7 +84,7 @@ pub fn validate(s: &Scenario) -> Result<Network, ScenarioError> {
     }
     p.extend(too_many_records(
         [("items", s.items.len()), ("bom", s.bom.len()), ("demand", s.demand.len())],
-        MAX_RECORDS,
+        max_records,
     ));
 
     let mut item_index: HashMap<String, u32> = HashMap::with_capacity(s.items.len());

@@ -225,4 +225,10 @@ fn lists_longer_than_a_peg_can_address_are_refused() {
     assert_eq!(text, vec!["demand: at most 4 entries, got 5".to_owned()]);
     assert!(too_many_records([("items", 0), ("bom", 0), ("demand", 0)], 0).is_empty());
     assert_eq!(crate::plan::MAX_RECORDS, (1 << 30) - 1);
+    // `validate` applies the limit (here at two): the sample has 10 items,
+    // and the whole scenario is refused.
+    let s = crate::parse_scenario(include_str!("../../scenarios/bike-shop.json")).unwrap();
+    assert!(super::validate_within(&s, 1 << 20).is_ok());
+    let err = super::validate_within(&s, 2).unwrap_err().to_string();
+    assert!(err.contains("items: at most 2 entries, got 10"), "{err}");
 }
