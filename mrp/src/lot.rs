@@ -185,6 +185,10 @@ pub(crate) struct Fixed {
 }
 
 impl Fixed {
+    /// A factor whose products never take the fast path ([`Fixed::times`]
+    /// refuses its scale).
+    pub(crate) const NONE: Fixed = Fixed { mantissa: 1, scale: u32::MAX / 2 };
+
     /// `d` decoded, if it is positive and fits.
     #[inline(always)]
     pub(crate) fn of(d: Decimal) -> Option<Fixed> {

@@ -1324,35 +1324,25 @@ fn allocate_segments(
     filling: &mut Filling,
 ) -> Result<(), Overflow> {
     let unit = lot::is_unit(factor);
-    let fixed_factor = lot::Fixed::of(factor);
+    // A factor off the fast path leaves every product to the general path.
+    let fixed_factor = lot::Fixed::of(factor).unwrap_or(lot::Fixed::NONE);
     let mut k = 0;
     while k < segments.len() {
         if let Some(head) = queue.supplies.get_mut(queue.head)
             && let Some(mut left) = lot::Fixed::of(head.remaining)
         {
-            let order = head.order;
-            while let Some(&seg) = segments.get(k) {
-                let Some(quantity) = lot::Fixed::of(seg.quantity) else { break };
-                let quantity = if unit {
-                    quantity
-                } else {
-                    match fixed_factor.and_then(|f| quantity.times(f)) {
-                        Some(product) => product,
-                        None => break,
-                    }
-                };
-                let Some(rest) = left.take(quantity) else { break };
-                if let Some(o) = order {
-                    // With a unit factor the segment's own quantity is the product.
-                    let pegged = if unit { seg.quantity } else { quantity.decimal() };
-                    add_peg(&mut planned_orders[o], seg.key, pegged, pegs, filling)?;
+            // One loop per case, so that none carries the others' tests.
+            let order = head.order.map(|o| &mut planned_orders[o]);
+            k = match (order, unit) {
+                (Some(order), true) => {
+                    take_covered::<true>(segments, k, fixed_factor, &mut left, Some(order), pegs, filling)?
                 }
-                left = rest;
-                k += 1;
-                if left.is_zero() {
-                    break;
+                (Some(order), false) => {
+                    take_covered::<false>(segments, k, fixed_factor, &mut left, Some(order), pegs, filling)?
                 }
-            }
+                (None, true) => take_covered::<true>(segments, k, fixed_factor, &mut left, None, pegs, filling)?,
+                (None, false) => take_covered::<false>(segments, k, fixed_factor, &mut left, None, pegs, filling)?,
+            };
             head.remaining = left.decimal();
             if left.is_zero() {
                 queue.head += 1;
@@ -1372,6 +1362,46 @@ fn allocate_segments(
         k += 1;
     }
     Ok(())
+}
+
+/// The fast path of [`allocate_segments`]: takes segments from `k` on, each
+/// times `factor` (exactly one when `UNIT`), from the head supply's stock
+/// `left` while it covers them, pegging them to `order` (none for stock and
+/// receipts). Returns the first segment not taken: the head is used up, or
+/// the segment does not fit it or leaves the fast path.
+#[inline(always)]
+fn take_covered<const UNIT: bool>(
+    segments: &[Peg],
+    mut k: usize,
+    factor: lot::Fixed,
+    left: &mut lot::Fixed,
+    mut order: Option<&mut PlannedOrder>,
+    pegs: &mut Vec<Peg>,
+    filling: &mut Filling,
+) -> Result<usize, Overflow> {
+    while let Some(&seg) = segments.get(k) {
+        let Some(quantity) = lot::Fixed::of(seg.quantity) else { break };
+        let quantity = if UNIT {
+            quantity
+        } else {
+            match quantity.times(factor) {
+                Some(product) => product,
+                None => break,
+            }
+        };
+        let Some(rest) = left.take(quantity) else { break };
+        if let Some(order) = order.as_deref_mut() {
+            // With a unit factor the segment's own quantity is the product.
+            let pegged = if UNIT { seg.quantity } else { quantity.decimal() };
+            add_peg(order, seg.key, pegged, pegs, filling)?;
+        }
+        *left = rest;
+        k += 1;
+        if left.is_zero() {
+            break;
+        }
+    }
+    Ok(k)
 }
 
 /// Takes `quantity` for the target with key `target` ([`PegTarget::key`])
