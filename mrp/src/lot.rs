@@ -96,8 +96,12 @@ pub(crate) fn scale_exact_sum((sum, scale): (i128, u32), factor: Decimal) -> Opt
 /// The mantissas of `a` and `b` at their common (larger) scale, if both fit in an `i64`.
 #[inline(always)]
 fn aligned(a: Decimal, b: Decimal) -> Option<(i64, i64, u32)> {
-    let (ma, sa) = small(a)?;
-    let (mb, sb) = small(b)?;
+    align(small(a)?, small(b)?)
+}
+
+/// Two mantissas with their scales brought to the larger scale, if both fit.
+#[inline(always)]
+fn align((ma, sa): (i64, u32), (mb, sb): (i64, u32)) -> Option<(i64, i64, u32)> {
     if sa == sb {
         Some((ma, mb, sa))
     } else if sa < sb {
@@ -148,13 +152,23 @@ pub(crate) fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
     if a.is_zero() || b.is_zero() {
         return Ok(Decimal::ZERO);
     }
-    if let (Some((ma, sa)), Some((mb, sb))) = (small(a), small(b))
-        && sa + sb <= 28
-        && let Some(product) = ma.checked_mul(mb)
+    if let (Some(ma), Some(mb)) = (small(a), small(b))
+        && let Some((product, scale)) = product(ma, mb)
     {
-        return Ok(decimal(product, sa + sb));
+        return Ok(decimal(product, scale));
     }
     a.checked_mul(b).ok_or(Overflow)
+}
+
+/// The product of two mantissas with their scales, as `Decimal` keeps it
+/// exactly (the scales add up to at most 28 and the product fits).
+#[inline(always)]
+fn product((ma, sa): (i64, u32), (mb, sb): (i64, u32)) -> Option<(i64, u32)> {
+    let scale = sa + sb;
+    if scale > 28 {
+        return None;
+    }
+    Some((ma.checked_mul(mb)?, scale))
 }
 
 /// `remaining - quantity` when `quantity` does not exceed `remaining` (as
@@ -185,10 +199,6 @@ pub(crate) struct Fixed {
 }
 
 impl Fixed {
-    /// A factor whose products never take the fast path ([`Fixed::times`]
-    /// refuses its scale).
-    pub(crate) const NONE: Fixed = Fixed { mantissa: 1, scale: u32::MAX / 2 };
-
     /// `d` decoded, if it is positive and fits.
     #[inline(always)]
     pub(crate) fn of(d: Decimal) -> Option<Fixed> {
@@ -207,11 +217,8 @@ impl Fixed {
     /// `self × factor`, as [`mul`] computes it.
     #[inline(always)]
     pub(crate) fn times(self, factor: Fixed) -> Option<Fixed> {
-        let scale = self.scale + factor.scale;
-        if scale > 28 {
-            return None;
-        }
-        Some(Fixed { mantissa: self.mantissa.checked_mul(factor.mantissa)?, scale })
+        let (mantissa, scale) = product((self.mantissa, self.scale), (factor.mantissa, factor.scale))?;
+        Some(Fixed { mantissa, scale })
     }
 
     /// What is left of `self` after taking `quantity`, as [`take`] computes
@@ -219,15 +226,7 @@ impl Fixed {
     /// align in an `i64`). A result of zero is `Some` with mantissa zero.
     #[inline(always)]
     pub(crate) fn take(self, quantity: Fixed) -> Option<Fixed> {
-        let (r, q, scale) = if self.scale == quantity.scale {
-            (self.mantissa, quantity.mantissa, self.scale)
-        } else if self.scale < quantity.scale {
-            let r = self.mantissa.checked_mul(*POW10.get((quantity.scale - self.scale) as usize)?)?;
-            (r, quantity.mantissa, quantity.scale)
-        } else {
-            let q = quantity.mantissa.checked_mul(*POW10.get((self.scale - quantity.scale) as usize)?)?;
-            (self.mantissa, q, self.scale)
-        };
+        let (r, q, scale) = align((self.mantissa, self.scale), (quantity.mantissa, quantity.scale))?;
         (q <= r).then_some(Fixed { mantissa: r - q, scale })
     }
 

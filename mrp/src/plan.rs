@@ -1324,11 +1324,13 @@ fn allocate_segments(
     filling: &mut Filling,
 ) -> Result<(), Overflow> {
     let unit = lot::is_unit(factor);
-    // A factor off the fast path leaves every product to the general path.
-    let fixed_factor = lot::Fixed::of(factor).unwrap_or(lot::Fixed::NONE);
+    // A factor off the fast path (a unit factor is on it) leaves every
+    // segment to the general path.
+    let fixed_factor = lot::Fixed::of(factor);
     let mut k = 0;
     while k < segments.len() {
-        if let Some(head) = queue.supplies.get_mut(queue.head)
+        if let Some(fixed_factor) = fixed_factor
+            && let Some(head) = queue.supplies.get_mut(queue.head)
             && let Some(mut left) = lot::Fixed::of(head.remaining)
         {
             // One loop per case, so that none carries the others' tests.
@@ -1475,15 +1477,18 @@ struct Filling {
 impl Filling {
     /// Sized for `s` (once per batch; later calls only reset the order).
     fn prepare(&mut self, s: &Scenario, pegs: &[Peg]) {
-        let demands = s.demand.len() as u32;
-        let items = s.items.len() as u32;
+        self.size_for(s.demand.len() as u32, s.items.len() as u32);
+        self.start = pegs.len();
+        self.sorted = true;
+    }
+
+    /// Slots for every target of `demands` demands and `items` items.
+    fn size_for(&mut self, demands: u32, items: u32) {
         let size = demands as usize + 2 * items as usize;
         if self.slots.len() != size {
             self.slots = vec![u32::MAX; size];
             self.bases = [0, demands, demands + items, demands + items];
         }
-        self.start = pegs.len();
-        self.sorted = true;
     }
 
     /// The slot of target `key`.

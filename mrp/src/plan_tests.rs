@@ -564,13 +564,12 @@ fn allocate_segments_pegs_what_allocate_pegs_segment_by_segment() {
                 (segments, factors[next(factors.len() as u64) as usize])
             })
             .collect();
-        let scenario_demands = 64;
+        let targets = 64;
         let mut fast =
             (SupplyQueue { supplies: supplies.clone(), head: 0 }, orders.clone(), Vec::new(), Filling::default());
         let mut slow = (SupplyQueue { supplies, head: 0 }, orders, Vec::new(), Filling::default());
         for f in [&mut fast.3, &mut slow.3] {
-            f.slots = vec![u32::MAX; scenario_demands * 3];
-            f.bases = [0, scenario_demands as u32, 2 * scenario_demands as u32, 2 * scenario_demands as u32];
+            f.size_for(targets, targets);
             f.sorted = true;
         }
         let fast_result: Result<(), Overflow> = requirements.iter().try_for_each(|(segments, factor)| {
