@@ -57,15 +57,12 @@ fn decimal(mantissa: i64, scale: u32) -> Decimal {
 /// total, so `Decimal` computes every step exactly, and both give the same
 /// value and scale (the largest scale of the quantities plus the factor's).
 /// `None` when that cannot be shown; the caller then sums term by term.
-pub(crate) fn exact_sum(quantities: impl Iterator<Item = Decimal>) -> Option<(i128, u32)> {
+pub(crate) fn exact_sum(quantities: impl Iterator<Item = Option<Fixed>>) -> Option<(i128, u32)> {
     let mut sum: i128 = 0;
     let mut scale = 0u32;
     let mut any = false;
     for q in quantities {
-        let (m, s) = small(q)?;
-        if m <= 0 {
-            return None;
-        }
+        let Fixed { mantissa: m, scale: s } = q?;
         any = true;
         let m = i128::from(m);
         // Most quantities of one order share a scale: no power of ten then.
@@ -199,6 +196,9 @@ pub(crate) struct Fixed {
 }
 
 impl Fixed {
+    /// One (mantissa 1, scale 0).
+    pub(crate) const ONE: Fixed = Fixed { mantissa: 1, scale: 0 };
+
     /// `d` decoded, if it is positive and fits.
     #[inline(always)]
     pub(crate) fn of(d: Decimal) -> Option<Fixed> {
@@ -206,6 +206,32 @@ impl Fixed {
             Some((mantissa, scale)) if mantissa > 0 => Some(Fixed { mantissa, scale }),
             _ => None,
         }
+    }
+
+    /// `mantissa × 10^-scale`: `mantissa` positive, `scale` at most 28.
+    #[inline(always)]
+    pub(crate) fn new(mantissa: i64, scale: u32) -> Fixed {
+        debug_assert!(mantissa > 0 && scale <= 28);
+        Fixed { mantissa, scale }
+    }
+
+    /// The mantissa (positive).
+    #[inline(always)]
+    pub(crate) fn mantissa(self) -> i64 {
+        self.mantissa
+    }
+
+    /// The scale.
+    #[inline(always)]
+    pub(crate) fn scale(self) -> u32 {
+        self.scale
+    }
+
+    /// `self + other`, as [`add`] computes it, if it fits.
+    #[inline(always)]
+    pub(crate) fn plus(self, other: Fixed) -> Option<Fixed> {
+        let (a, b, scale) = align((self.mantissa, self.scale), (other.mantissa, other.scale))?;
+        Some(Fixed { mantissa: a.checked_add(b)?, scale })
     }
 
     /// The decimal, with this scale.
@@ -451,6 +477,12 @@ mod tests {
                     if let Some(product) = fa.times(fb) {
                         assert!(same(Ok(product.decimal()), a.checked_mul(b)), "Fixed {a:?} * {b:?}");
                     }
+                    match fa.plus(fb) {
+                        Some(sum) => assert!(same(Ok(sum.decimal()), a.checked_add(b)), "Fixed {a:?} + {b:?}"),
+                        // Declined: the sum or the aligned operands leave an `i64`.
+                        None => assert!(aligned(a, b).is_none_or(|(x, y, _)| x.checked_add(y).is_none())),
+                    }
+                    assert_eq!(Fixed::new(fa.mantissa(), fa.scale()), fa);
                     match fa.take(fb) {
                         Some(left) => {
                             let general = take(a, b).unwrap().expect("the fast path took it, so it fits");
@@ -521,13 +553,15 @@ mod tests {
         for list in &lists {
             for &f in &factors {
                 let term_by_term = list.iter().try_fold(Decimal::ZERO, |sum, q| add(sum, mul(*q, f)?));
-                if let Some(fast) = exact_sum(list.iter().copied()).and_then(|sum| scale_exact_sum(sum, f)) {
+                if let Some(fast) =
+                    exact_sum(list.iter().map(|q| Fixed::of(*q))).and_then(|sum| scale_exact_sum(sum, f))
+                {
                     let slow = term_by_term.unwrap();
                     assert!(fast == slow && fast.scale() == slow.scale(), "{list:?} × {f}: {fast} vs {slow}");
                 }
             }
         }
-        assert!(exact_sum([Decimal::new(-1, 0), Decimal::new(2, 0)].into_iter()).is_none());
+        assert!(exact_sum([Decimal::new(-1, 0), Decimal::new(2, 0)].into_iter().map(Fixed::of)).is_none());
         assert!(exact_sum(std::iter::empty()).is_none());
     }
 

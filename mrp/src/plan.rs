@@ -67,37 +67,119 @@ pub enum PegTarget {
 
 /// A quantity pegged to a target.
 ///
-/// The target is packed into 32 bits (its kind in the top two, its index
-/// below; see [`MAX_RECORDS`]): a peg is 20 bytes instead of 24, and a
-/// 100k-item plant has tens of millions of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// 16 bytes: the quantity's 96-bit mantissa (never negative), its scale
+/// and the target's key packed into the last word (see [`MAX_RECORDS`]). A
+/// 100k-item plant has tens of millions of pegs, and every byte of them is
+/// fresh memory to touch; the planner also reads a peg's quantity as an
+/// integer mantissa and scale (`lot::Fixed`) without unpacking a `Decimal`.
+#[derive(Clone, Copy)]
 pub struct Peg {
-    /// [`PegTarget::key`]: ordered as the targets are.
-    key: u32,
-    /// How much.
-    pub quantity: Decimal,
+    /// Low 64 bits of the quantity's mantissa.
+    low: u64,
+    /// High 32 bits of the mantissa.
+    high: u32,
+    /// [`PegTarget::key`] in the low [`KEY_BITS`], the quantity's scale above.
+    packed: u32,
 }
 
+/// Bits of a peg key that hold the target's index.
+const INDEX_BITS: u32 = 25;
+
+/// Bits of a peg key: the index and, above it, the target's kind.
+const KEY_BITS: u32 = INDEX_BITS + 2;
+
 /// Most items, BOM lines or demands in one scenario ([`validate`] refuses
-/// more): a peg addresses its target in 30 bits.
-pub const MAX_RECORDS: usize = (1 << 30) - 1;
+/// more): a peg addresses its target in 25 bits, beside its quantity's scale.
+pub const MAX_RECORDS: usize = (1 << INDEX_BITS) - 1;
 
 impl Peg {
-    /// `quantity` pegged to `target`.
+    /// `quantity` (not negative) pegged to `target`.
     #[inline]
     pub fn new(target: PegTarget, quantity: Decimal) -> Peg {
-        Peg { key: target.key(), quantity }
+        Peg::keyed(target.key(), quantity)
+    }
+
+    /// `quantity` pegged to the target with key `key`.
+    #[inline(always)]
+    fn keyed(key: u32, quantity: Decimal) -> Peg {
+        // Requirements, stock and supplies are never negative, and neither
+        // is what one takes from another.
+        debug_assert!(!quantity.is_sign_negative() || quantity.is_zero(), "a negative peg: {quantity}");
+        let parts = quantity.unpack();
+        Peg {
+            low: (u64::from(parts.mid) << 32) | u64::from(parts.lo),
+            high: parts.hi,
+            packed: parts.scale << KEY_BITS | key,
+        }
+    }
+
+    /// `quantity` pegged to the target with key `key`, from the fast path.
+    #[inline(always)]
+    fn fixed_keyed(key: u32, quantity: lot::Fixed) -> Peg {
+        Peg { low: quantity.mantissa() as u64, high: 0, packed: quantity.scale() << KEY_BITS | key }
+    }
+
+    /// [`PegTarget::key`] of the target.
+    #[inline(always)]
+    fn key(&self) -> u32 {
+        self.packed & ((1 << KEY_BITS) - 1)
     }
 
     /// What the quantity serves.
     #[inline]
     pub fn target(&self) -> PegTarget {
-        let index = self.key & MAX_RECORDS as u32;
-        match self.key >> 30 {
+        let key = self.key();
+        let index = key & MAX_RECORDS as u32;
+        match key >> INDEX_BITS {
             0 => PegTarget::Demand(index),
             1 => PegTarget::SafetyStock(index),
             _ => PegTarget::LotSize(index),
         }
+    }
+
+    /// How much.
+    #[inline]
+    pub fn quantity(&self) -> Decimal {
+        Decimal::from_parts(self.low as u32, (self.low >> 32) as u32, self.high, false, self.packed >> KEY_BITS)
+    }
+
+    /// The quantity decoded, if it is positive and its mantissa fits an `i64`.
+    #[inline(always)]
+    fn fixed(&self) -> Option<lot::Fixed> {
+        if self.high == 0 && self.low.wrapping_sub(1) < i64::MAX as u64 {
+            Some(lot::Fixed::new(self.low as i64, self.packed >> KEY_BITS))
+        } else {
+            None
+        }
+    }
+
+    /// Adds `other`'s quantity to this one's, as [`lot::add`] does.
+    #[inline(always)]
+    fn add(&mut self, other: Peg) -> Result<(), Overflow> {
+        if let (Some(a), Some(b)) = (self.fixed(), other.fixed())
+            && let Some(sum) = a.plus(b)
+        {
+            *self = Peg::fixed_keyed(self.key(), sum);
+            return Ok(());
+        }
+        *self = Peg::keyed(self.key(), add(self.quantity(), other.quantity())?);
+        Ok(())
+    }
+}
+
+/// Pegs are equal when their targets and quantities are (`1.0` is `1`), as
+/// `Decimal`s compare.
+impl PartialEq for Peg {
+    fn eq(&self, other: &Peg) -> bool {
+        self.key() == other.key() && self.quantity() == other.quantity()
+    }
+}
+
+impl Eq for Peg {}
+
+impl std::fmt::Debug for Peg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peg").field("target", &self.target()).field("quantity", &self.quantity()).finish()
     }
 }
 
@@ -297,8 +379,8 @@ impl PegTarget {
     fn key(self) -> u32 {
         match self {
             PegTarget::Demand(d) => d,
-            PegTarget::SafetyStock(i) => 1 << 30 | i,
-            PegTarget::LotSize(i) => 2 << 30 | i,
+            PegTarget::SafetyStock(i) => 1 << INDEX_BITS | i,
+            PegTarget::LotSize(i) => 2 << INDEX_BITS | i,
         }
     }
 }
@@ -371,8 +453,28 @@ const UNIT_FACTOR: u32 = u32::MAX;
 impl Requirement {
     /// What each of the requirement's segments is multiplied by.
     #[inline]
-    fn factor(&self, net: &Network) -> Decimal {
-        if self.line == UNIT_FACTOR { Decimal::ONE } else { net.components[self.line as usize].factor }
+    fn factor(&self, factors: &[Factor]) -> Factor {
+        if self.line == UNIT_FACTOR { Factor::UNIT } else { factors[self.line as usize] }
+    }
+}
+
+/// A BOM line's factor (`quantity × (1 + scrap)`), decoded once per run
+/// rather than for each of the millions of requirements it scales.
+#[derive(Debug, Clone, Copy)]
+struct Factor {
+    decimal: Decimal,
+    /// Its fast-path form, if it has one.
+    fixed: Option<lot::Fixed>,
+    /// Exactly one: a segment's own quantity is the product.
+    unit: bool,
+}
+
+impl Factor {
+    /// The factor of independent demand.
+    const UNIT: Factor = Factor { decimal: Decimal::ONE, fixed: Some(lot::Fixed::ONE), unit: true };
+
+    fn of(decimal: Decimal) -> Factor {
+        Factor { decimal, fixed: lot::Fixed::of(decimal), unit: lot::is_unit(decimal) }
     }
 }
 
@@ -439,7 +541,8 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     for (item, bucket, quantity) in independent {
         rows[item as usize].as_mut().expect("no item is planned yet").gross[bucket as usize] = quantity;
     }
-    let cx = Context { s, net, receipts: &receipts, pegging: options.pegging };
+    let factors: Vec<Factor> = net.components.iter().map(|cl| Factor::of(cl.factor)).collect();
+    let cx = Context { s, net, receipts: &receipts, factors: &factors, pegging: options.pegging };
     let mut batches = [Batch::default(), Batch::default()];
     let mut filings = [Filing::default(), Filing::default()];
     // The batches' explosions, kept until every component has read them
@@ -616,6 +719,8 @@ struct Context<'a> {
     s: &'a Scenario,
     net: &'a Network,
     receipts: &'a [Vec<PlacedReceipt>],
+    /// Every BOM line's factor, by its index in `Network::components`.
+    factors: &'a [Factor],
     pegging: bool,
 }
 
@@ -1244,7 +1349,7 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
             let r = rq[next_req];
             let segments =
                 if r.len == 0 { &[][..] } else { &arena[r.chunk as usize][r.start as usize..][..r.len as usize] };
-            allocate_segments(segments, r.factor(net), &mut queue, planned_orders, pegs, filling)?;
+            allocate_segments(segments, r.factor(cx.factors), &mut queue, planned_orders, pegs, filling)?;
             next_req += 1;
         }
     }
@@ -1310,7 +1415,7 @@ struct ScaledSum<'a> {
 
 impl<'a> ScaledSum<'a> {
     fn of(segments: &'a [Peg]) -> Self {
-        ScaledSum { segments, sum: lot::exact_sum(segments.iter().map(|p| p.quantity)) }
+        ScaledSum { segments, sum: lot::exact_sum(segments.iter().map(Peg::fixed)) }
     }
 
     #[inline]
@@ -1318,7 +1423,7 @@ impl<'a> ScaledSum<'a> {
         if let Some(q) = self.sum.and_then(|sum| lot::scale_exact_sum(sum, factor)) {
             return Ok(q);
         }
-        self.segments.iter().try_fold(Decimal::ZERO, |sum, seg| add(sum, mul(seg.quantity, factor)?))
+        self.segments.iter().try_fold(Decimal::ZERO, |sum, seg| add(sum, mul(seg.quantity(), factor)?))
     }
 }
 
@@ -1334,16 +1439,15 @@ impl<'a> ScaledSum<'a> {
 #[inline(always)]
 fn allocate_segments(
     segments: &[Peg],
-    factor: Decimal,
+    factor: Factor,
     queue: &mut SupplyQueue,
     planned_orders: &mut [PlannedOrder],
     pegs: &mut Vec<Peg>,
     filling: &mut Filling,
 ) -> Result<(), Overflow> {
-    let unit = lot::is_unit(factor);
+    let Factor { decimal: factor, fixed: fixed_factor, unit } = factor;
     // A factor off the fast path (a unit factor is on it) leaves every
     // segment to the general path.
-    let fixed_factor = lot::Fixed::of(factor);
     let mut k = 0;
     while k < segments.len() {
         if let Some(fixed_factor) = fixed_factor
@@ -1376,8 +1480,8 @@ fn allocate_segments(
         // The general path: the head is used up by this segment, is not
         // positive, or the numbers leave the fast path.
         let seg = segments[k];
-        let quantity = if unit { seg.quantity } else { mul(seg.quantity, factor)? };
-        allocate(seg.key, quantity, queue, planned_orders, pegs, filling)?;
+        let quantity = if unit { seg.quantity() } else { mul(seg.quantity(), factor)? };
+        allocate(seg.key(), quantity, queue, planned_orders, pegs, filling)?;
         k += 1;
     }
     Ok(())
@@ -1399,7 +1503,7 @@ fn take_covered<const UNIT: bool>(
     filling: &mut Filling,
 ) -> Result<usize, Overflow> {
     while let Some(&seg) = segments.get(k) {
-        let Some(quantity) = lot::Fixed::of(seg.quantity) else { break };
+        let Some(quantity) = seg.fixed() else { break };
         let quantity = if UNIT {
             quantity
         } else {
@@ -1410,9 +1514,7 @@ fn take_covered<const UNIT: bool>(
         };
         let Some(rest) = left.take(quantity) else { break };
         if let Some(order) = order.as_deref_mut() {
-            // With a unit factor the segment's own quantity is the product.
-            let pegged = if UNIT { seg.quantity } else { quantity.decimal() };
-            add_peg(order, seg.key, pegged, pegs, filling)?;
+            add_peg(order, Peg::fixed_keyed(seg.key(), quantity), pegs, filling)?;
         }
         *left = rest;
         k += 1;
@@ -1441,7 +1543,7 @@ fn allocate(
             // The usual case: the oldest supply covers the rest (the same as
             // taking `min(quantity, remaining)` below, with fewer operations).
             if let Some(o) = supply.order {
-                add_peg(&mut planned_orders[o], target, quantity, pegs, filling)?;
+                add_peg(&mut planned_orders[o], Peg::keyed(target, quantity), pegs, filling)?;
             }
             supply.remaining = left;
             if left.is_zero() {
@@ -1454,7 +1556,7 @@ fn allocate(
         if let Some(o) = supply.order
             && !take.is_zero()
         {
-            add_peg(&mut planned_orders[o], target, take, pegs, filling)?;
+            add_peg(&mut planned_orders[o], Peg::keyed(target, take), pegs, filling)?;
         }
         supply.remaining = sub(supply.remaining, take)?;
         quantity = sub(quantity, take)?;
@@ -1511,13 +1613,13 @@ impl Filling {
     /// The slot of target `key`.
     #[inline(always)]
     fn slot(&self, key: u32) -> usize {
-        (self.bases[(key >> 30) as usize] + (key & MAX_RECORDS as u32)) as usize
+        (self.bases[(key >> INDEX_BITS) as usize] + (key & MAX_RECORDS as u32)) as usize
     }
 
     /// Puts the order's pegs (`pegs[start..]`) in target order if they are not.
     fn finish(&mut self, pegs: &mut [Peg]) {
         if !self.sorted {
-            pegs[self.start..].sort_unstable_by_key(|p| p.key);
+            pegs[self.start..].sort_unstable_by_key(Peg::key);
             self.sorted = true;
         }
     }
@@ -1528,14 +1630,8 @@ impl Filling {
 /// adds to its peg (so each target's quantities are summed in the order
 /// they come), a new one is appended (see [`Filling`]).
 #[inline(always)]
-fn add_peg(
-    order: &mut PlannedOrder,
-    key: u32,
-    quantity: Decimal,
-    pegs: &mut Vec<Peg>,
-    filling: &mut Filling,
-) -> Result<(), Overflow> {
-    let peg = Peg { key, quantity };
+fn add_peg(order: &mut PlannedOrder, peg: Peg, pegs: &mut Vec<Peg>, filling: &mut Filling) -> Result<(), Overflow> {
+    let key = peg.key();
     let at = pegs.len();
     let slot = filling.slot(key);
     if order.pegs_len == 0 {
@@ -1553,17 +1649,15 @@ fn add_peg(
         filling.max_key = key;
     } else {
         let last = pegs.last_mut().expect("the order has pegs");
-        if last.key == key {
-            last.quantity = add(last.quantity, quantity)?;
-            return Ok(());
+        if last.key() == key {
+            return last.add(peg);
         }
         let known = filling.slots[slot] as usize;
         if known >= filling.start
             && let Some(found) = pegs.get_mut(known)
-            && found.key == key
+            && found.key() == key
         {
-            found.quantity = add(found.quantity, quantity)?;
-            return Ok(());
+            return found.add(peg);
         }
         filling.sorted = false;
     }
@@ -1579,18 +1673,19 @@ fn merge_tail(pegs: &mut Vec<Peg>, start: usize) -> Result<usize, Overflow> {
     let tail = &mut pegs[start..];
     // Most tails are already in order without repeats (one parent's pegs, or
     // demands met one after another): one pass to check is cheaper than a sort.
-    if tail.windows(2).all(|w| w[0].key < w[1].key) {
+    if tail.windows(2).all(|w| w[0].key() < w[1].key()) {
         return Ok(tail.len());
     }
     if tail.len() <= 32 {
         insertion_sort(tail);
     } else {
-        tail.sort_by_key(|p| p.key);
+        tail.sort_by_key(Peg::key);
     }
     let mut last = 0;
     for k in 1..tail.len() {
-        if tail[k].key == tail[last].key {
-            tail[last].quantity = add(tail[last].quantity, tail[k].quantity)?;
+        if tail[k].key() == tail[last].key() {
+            let peg = tail[k];
+            tail[last].add(peg)?;
         } else {
             last += 1;
             tail[last] = tail[k];
@@ -1630,9 +1725,9 @@ fn sort_by_bucket(rq: &mut Vec<Requirement>, periods: usize, scratch: &mut Vec<R
 fn insertion_sort(pegs: &mut [Peg]) {
     for k in 1..pegs.len() {
         let peg = pegs[k];
-        let key = peg.key;
+        let key = peg.key();
         let mut at = k;
-        while at > 0 && pegs[at - 1].key > key {
+        while at > 0 && pegs[at - 1].key() > key {
             pegs[at] = pegs[at - 1];
             at -= 1;
         }
@@ -1661,17 +1756,17 @@ fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut 
         let mut net_qty = Decimal::ZERO;
         while pegging && next_req < rq.len() && rq[next_req].bucket as usize == t {
             let r = rq[next_req];
-            let factor = r.factor(net);
+            let factor = r.factor(cx.factors).decimal;
             let segments =
                 if r.len == 0 { &[][..] } else { &arena[r.chunk as usize][r.start as usize..][..r.len as usize] };
             for &seg in segments {
-                let quantity = mul(seg.quantity, factor)?;
+                let quantity = mul(seg.quantity(), factor)?;
                 let from_stock = min(quantity, stock);
                 stock = sub(stock, from_stock)?;
                 let rest = sub(quantity, from_stock)?;
                 if !rest.is_zero() {
                     net_qty = add(net_qty, rest)?;
-                    pegs.push(Peg { key: seg.key, quantity: rest });
+                    pegs.push(Peg::keyed(seg.key(), rest));
                 }
             }
             next_req += 1;

@@ -47,7 +47,7 @@ fn pegging(s: &Scenario, p: &PlanResult, order: &str) -> Vec<(String, Decimal)> 
                 PegTarget::SafetyStock(i) => format!("ss:{}", s.items[i as usize].id),
                 PegTarget::LotSize(i) => format!("lot:{}", s.items[i as usize].id),
             };
-            (what, peg.quantity)
+            (what, peg.quantity())
         })
         .collect()
 }
@@ -418,7 +418,7 @@ fn every_order_is_pegged_in_full_and_records_balance() {
     let s = scenario(SPEC_EXAMPLE);
     let p = plan(&s).unwrap();
     for o in &p.planned_orders {
-        let sum: Decimal = p.pegging(o).iter().map(|peg| peg.quantity).sum();
+        let sum: Decimal = p.pegging(o).iter().map(|peg| peg.quantity()).sum();
         assert_eq!(sum, o.quantity, "{}", o.id());
     }
 }
@@ -573,13 +573,16 @@ fn allocate_segments_pegs_what_allocate_pegs_segment_by_segment() {
             f.sorted = true;
         }
         let fast_result: Result<(), Overflow> = requirements.iter().try_for_each(|(segments, factor)| {
-            allocate_segments(segments, *factor, &mut fast.0, &mut fast.1, &mut fast.2, &mut fast.3)
+            allocate_segments(segments, Factor::of(*factor), &mut fast.0, &mut fast.1, &mut fast.2, &mut fast.3)
         });
         let slow_result: Result<(), Overflow> = requirements.iter().try_for_each(|(segments, factor)| {
             segments.iter().try_for_each(|seg| {
-                let quantity =
-                    if crate::lot::is_unit(*factor) { seg.quantity } else { crate::lot::mul(seg.quantity, *factor)? };
-                allocate(seg.key, quantity, &mut slow.0, &mut slow.1, &mut slow.2, &mut slow.3)
+                let quantity = if crate::lot::is_unit(*factor) {
+                    seg.quantity()
+                } else {
+                    crate::lot::mul(seg.quantity(), *factor)?
+                };
+                allocate(seg.key(), quantity, &mut slow.0, &mut slow.1, &mut slow.2, &mut slow.3)
             })
         });
         assert_eq!(fast_result.is_ok(), slow_result.is_ok(), "case {case}");
@@ -594,8 +597,8 @@ fn allocate_segments_pegs_what_allocate_pegs_segment_by_segment() {
             assert_eq!(repr(a.remaining), repr(b.remaining), "case {case}");
         }
         for (a, b) in fast.1.iter().zip(&slow.1) {
-            let pegs_a: Vec<_> = local_pegs(&fast.2, a).iter().map(|p| (p.target(), repr(p.quantity))).collect();
-            let pegs_b: Vec<_> = local_pegs(&slow.2, b).iter().map(|p| (p.target(), repr(p.quantity))).collect();
+            let pegs_a: Vec<_> = local_pegs(&fast.2, a).iter().map(|p| (p.target(), repr(p.quantity()))).collect();
+            let pegs_b: Vec<_> = local_pegs(&slow.2, b).iter().map(|p| (p.target(), repr(p.quantity()))).collect();
             assert_eq!(pegs_a, pegs_b, "case {case}");
             assert!(pegs_a.windows(2).all(|w| w[0].0 < w[1].0), "case {case}: pegs in target order, each once");
         }
@@ -615,4 +618,61 @@ fn zeroed_records_are_decimal_zeros() {
     row[7] = d("1.5");
     row.push(d("2"));
     assert_eq!(row.iter().sum::<Decimal>(), d("3.5"));
+}
+
+#[test]
+fn pegs_keep_their_target_and_quantity_exactly() {
+    assert_eq!(size_of::<Peg>(), 16);
+    let quantities = [
+        d("1"),
+        d("0.5"),
+        d("2.50"),
+        d("123456789.123456789"),
+        Decimal::from_parts(u32::MAX, u32::MAX, u32::MAX, false, 0),
+        Decimal::from_parts(1, 0, 0, false, 28),
+        Decimal::from_parts(0, 0, 7, false, 3),
+        Decimal::new(i64::MAX, 4),
+    ];
+    let last = MAX_RECORDS as u32;
+    let targets = [
+        PegTarget::Demand(0),
+        PegTarget::Demand(last),
+        PegTarget::SafetyStock(0),
+        PegTarget::SafetyStock(last),
+        PegTarget::LotSize(17),
+        PegTarget::LotSize(last),
+    ];
+    for (k, &target) in targets.iter().enumerate() {
+        for &q in &quantities {
+            let peg = Peg::new(target, q);
+            assert_eq!(peg.target(), target);
+            // The same value and the same scale: results are written as they were computed.
+            assert!(peg.quantity() == q && peg.quantity().scale() == q.scale(), "{q:?}");
+            // Keys order pegs as their targets are ordered, whatever the quantity.
+            for (j, &other) in targets.iter().enumerate() {
+                assert_eq!(peg.key().cmp(&Peg::new(other, d("3")).key()), k.cmp(&j));
+            }
+            // Adding to a peg is `lot::add`, on the fast path or off it.
+            for &r in &quantities {
+                let mut sum = peg;
+                match (sum.add(Peg::new(target, r)), crate::lot::add(q, r)) {
+                    (Ok(()), Ok(expected)) => {
+                        assert!(sum.quantity() == expected && sum.quantity().scale() == expected.scale());
+                        assert_eq!(sum.target(), target);
+                    }
+                    (Err(_), Err(_)) => {}
+                    (a, b) => panic!("{q} + {r}: {a:?} against {b:?}"),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn independent_demand_is_scaled_by_a_factor_of_exactly_one() {
+    let one = Factor::of(Decimal::ONE);
+    let unit = Factor::UNIT;
+    assert!(unit.decimal == one.decimal && unit.decimal.scale() == one.decimal.scale());
+    assert_eq!((unit.fixed, unit.unit), (one.fixed, one.unit));
+    assert!(!Factor::of(d("1.0")).unit && Factor::of(d("1.02")).fixed.is_some());
 }

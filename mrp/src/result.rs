@@ -197,17 +197,19 @@ impl Serialize for Pegging<'_, '_> {
         let mut seq = s.serialize_seq(Some(self.1.len()))?;
         for peg in self.1 {
             match peg.target() {
-                PegTarget::Demand(d) => seq
-                    .serialize_element(&DemandPeg { demand: &sc.demand[d as usize].id, quantity: Qty(peg.quantity) })?,
+                PegTarget::Demand(d) => seq.serialize_element(&DemandPeg {
+                    demand: &sc.demand[d as usize].id,
+                    quantity: Qty(peg.quantity()),
+                })?,
                 PegTarget::SafetyStock(i) => seq.serialize_element(&ReasonPeg {
                     reason: "safety_stock",
                     item: &sc.items[i as usize].id,
-                    quantity: Qty(peg.quantity),
+                    quantity: Qty(peg.quantity()),
                 })?,
                 PegTarget::LotSize(i) => seq.serialize_element(&ReasonPeg {
                     reason: "lot_size",
                     item: &sc.items[i as usize].id,
-                    quantity: Qty(peg.quantity),
+                    quantity: Qty(peg.quantity()),
                 })?,
             }
         }
@@ -445,7 +447,7 @@ impl<'a> Texts<'a> {
                         buf.extend_from_slice(b",\"quantity\":\"");
                     }
                 }
-                write_decimal(buf, peg.quantity);
+                write_decimal(buf, peg.quantity());
                 buf.extend_from_slice(b"\"}");
             }
             buf.push(b']');

@@ -116,7 +116,7 @@ pub fn render_table(s: &Scenario, plan: &PlanResult, mask: Option<&[bool]>) -> S
                             PegTarget::SafetyStock(i) => format!("safety stock of {}", s.items[i as usize].id),
                             PegTarget::LotSize(i) => format!("lot size of {}", s.items[i as usize].id),
                         };
-                        format!("{what} {}", fmt_qty(p.quantity))
+                        format!("{what} {}", fmt_qty(p.quantity()))
                     })
                     .collect::<Vec<_>>()
                     .join(", ");

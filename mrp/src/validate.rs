@@ -325,7 +325,8 @@ fn describe_cycle(s: &Scenario, graph: &DiGraph<(), u32>, start: NodeIndex) -> P
 }
 
 /// A problem for each list with more than `max` entries: pegs and
-/// requirements address items, BOM lines and demands in 30 bits.
+/// requirements address items, BOM lines and demands in 25 bits
+/// ([`MAX_RECORDS`]: 33,554,431).
 fn too_many_records<const N: usize>(counts: [(&str, usize); N], max: usize) -> Vec<Problem> {
     counts
         .into_iter()

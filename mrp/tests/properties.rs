@@ -191,8 +191,8 @@ proptest! {
             // Every planned order is pegged in full, with positive pieces.
             let pegs = p.pegging(o);
             prop_assert!(!pegs.is_empty());
-            prop_assert!(pegs.iter().all(|peg| peg.quantity > Decimal::ZERO));
-            prop_assert_eq!(pegs.iter().map(|peg| peg.quantity).sum::<Decimal>(), o.quantity);
+            prop_assert!(pegs.iter().all(|peg| peg.quantity() > Decimal::ZERO));
+            prop_assert_eq!(pegs.iter().map(|peg| peg.quantity()).sum::<Decimal>(), o.quantity);
             prop_assert_eq!(o.release_bucket, o.due_bucket.saturating_sub(item.lead_time));
             if let Some(max) = item.lot.max {
                 prop_assert!(o.quantity <= max);
@@ -235,7 +235,7 @@ proptest! {
                 if let PegTarget::Demand(d) = peg.target()
                     && s.demand[d as usize].item == s.items[o.item as usize].id
                 {
-                    pegged[d as usize] += peg.quantity;
+                    pegged[d as usize] += peg.quantity();
                 }
             }
         }
