@@ -343,6 +343,42 @@ pub fn economic_order_quantity(
     if numerator <= Decimal::ZERO {
         return Ok(Decimal::ZERO);
     }
+    match least_whole_root(numerator, denominator) {
+        Some(c) => Ok(c),
+        None => least_whole_root_by_decimals(numerator, denominator),
+    }
+}
+
+/// The least whole `c` with `c² × denominator ≥ numerator` (both positive),
+/// on integers: `c² · d ≥ n` for the mantissas brought to one scale, from
+/// the integer square root of `n / d`. `None` (the caller then searches on
+/// decimals) unless every product the decimal search forms near the answer
+/// is exact, so both give the same quantity; a decimal square root and
+/// its checks cost about twenty thousand instructions per item.
+fn least_whole_root(numerator: Decimal, denominator: Decimal) -> Option<Decimal> {
+    let (n, sn) = small(numerator)?;
+    let (d, sd) = small(denominator)?;
+    if n <= 0 || d <= 0 {
+        return None;
+    }
+    // c² · d · 10^-sd ≥ n · 10^-sn  ⇔  c² · (d · 10^sn) ≥ n · 10^sd
+    let a = u128::try_from(n).ok()?.checked_mul(10u128.checked_pow(sd)?)?;
+    let b = u128::try_from(d).ok()?.checked_mul(10u128.checked_pow(sn)?)?;
+    // r² ≤ a / b, so r² · b ≤ a: r is the answer when that is equal, else r + 1.
+    let r = (a / b).isqrt();
+    let c = if r * r * b == a { r } else { r + 1 };
+    // The decimal search multiplies c² (and its neighbours) by the
+    // denominator: exact while the mantissa stays within 96 bits.
+    let reach = (c + 2).checked_mul(c + 2)?.checked_mul(u128::try_from(d).ok()?)?;
+    if reach >> 96 != 0 {
+        return None;
+    }
+    Some(Decimal::from_i128_with_scale(i128::try_from(c).ok()?, 0))
+}
+
+/// [`least_whole_root`] on decimals: from the rounded square root of the
+/// ratio, stepped to the least whole quantity that is enough.
+fn least_whole_root_by_decimals(numerator: Decimal, denominator: Decimal) -> Result<Decimal, Overflow> {
     let ratio = numerator.checked_div(denominator).ok_or(Overflow)?;
     let mut c = ratio.sqrt().ok_or(Overflow)?.ceil();
     let enough = |c: Decimal| -> Result<bool, Overflow> { Ok(mul(mul(c, c)?, denominator)? >= numerator) };
@@ -631,6 +667,35 @@ mod tests {
         assert_eq!(split_by_max(dec!(10), Some(dec!(50)), 100).unwrap(), vec![dec!(10)]);
         assert_eq!(split_by_max(dec!(10), None, 100).unwrap(), vec![dec!(10)]);
         assert!(split_by_max(dec!(1000), Some(dec!(1)), 100).is_none());
+    }
+
+    #[test]
+    fn whole_roots_on_integers_agree_with_the_decimal_search() {
+        let mantissas = [1i64, 2, 3, 4, 7, 9, 10, 99, 100, 365, 729, 1_000_003, 123_456_789, 1 << 40, i64::MAX];
+        let (mut fast, mut cases) = (0, 0);
+        for &n in &mantissas {
+            for &d in &mantissas {
+                for sn in [0, 1, 2, 5, 9, 18, 28] {
+                    for sd in [0, 1, 3, 6, 28] {
+                        let (numerator, denominator) = (Decimal::new(n, sn), Decimal::new(d, sd));
+                        cases += 1;
+                        let slow = least_whole_root_by_decimals(numerator, denominator);
+                        if let Some(c) = least_whole_root(numerator, denominator) {
+                            fast += 1;
+                            let slow = slow.expect("the decimal search is exact where the integers are");
+                            assert!(
+                                c == slow && c.scale() == slow.scale(),
+                                "{numerator} / {denominator}: {c} vs {slow}"
+                            );
+                            // The least whole quantity that is enough, checked on exact rationals.
+                            assert!(c * c * denominator >= numerator);
+                            assert!(c.is_zero() || (c - Decimal::ONE) * (c - Decimal::ONE) * denominator < numerator);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(fast > cases / 2, "{fast} of {cases} on integers");
     }
 
     #[test]
