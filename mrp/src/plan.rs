@@ -296,22 +296,27 @@ pub struct Record<'a> {
 }
 
 impl Records {
-    /// Six zeroed rows per item. The rows come from zeroed memory
-    /// ([`zeroed_decimals`]), so laying them out costs nothing up front:
-    /// each page is zeroed by the kernel when a planning thread first
-    /// touches it, and a page no item writes (most scheduled receipts of a
-    /// large plant) is never made.
-    fn new(items: usize, periods: usize) -> Self {
-        let zeros = || zeroed_decimals(items * periods);
-        Records {
-            periods,
-            gross: zeros(),
-            scheduled_receipts: zeros(),
-            projected_available: zeros(),
-            net: zeros(),
-            planned_receipts: zeros(),
-            planned_releases: zeros(),
-        }
+    /// Six zeroed rows per item: three laid out on a helper
+    /// thread while the calling thread does `meanwhile`, then the other three.
+    fn new_beside<T>(items: usize, periods: usize, meanwhile: impl FnOnce() -> T) -> (Self, T) {
+        let zeros = || vec![Decimal::ZERO; items * periods];
+        std::thread::scope(|scope| {
+            let helper = scope.spawn(|| [zeros(), zeros(), zeros()]);
+            let value = meanwhile();
+            let [net, planned_receipts, planned_releases] = [zeros(), zeros(), zeros()];
+            let [gross, scheduled_receipts, projected_available] =
+                helper.join().expect("laying out the records panicked");
+            let records = Records {
+                periods,
+                gross,
+                scheduled_receipts,
+                projected_available,
+                net,
+                planned_receipts,
+                planned_releases,
+            };
+            (records, value)
+        })
     }
 
     /// The record of item `i` (index into `Scenario::items`).
@@ -325,32 +330,6 @@ impl Records {
             planned_receipts: &self.planned_receipts[r.clone()],
             planned_releases: &self.planned_releases[r],
         }
-    }
-}
-
-/// `n` decimals of zero, in memory the allocator hands out zeroed.
-///
-/// `vec![Decimal::ZERO; n]` writes every element: for the records of a
-/// 100k-item plant that is half a gigabyte written before planning starts
-/// (about a tenth of a second on two threads). A large zeroed block comes
-/// from the kernel already zero, page by page as it is first touched.
-fn zeroed_decimals(n: usize) -> Vec<Decimal> {
-    const { assert!(size_of::<Decimal>() == 16) };
-    if n == 0 {
-        return Vec::new();
-    }
-    let layout = std::alloc::Layout::array::<Decimal>(n).expect("the records fit in the address space");
-    // SAFETY: the block is allocated by the global allocator with the layout
-    // of `n` decimals, as `Vec::from_raw_parts` requires, and every element is
-    // initialised: a `Decimal` is four `u32` fields (flags, hi, lo, mid), for
-    // which all bits zero is a valid value, and that value is `Decimal::ZERO`
-    // (checked by `zeroed_records_are_decimal_zeros`).
-    unsafe {
-        let block = std::alloc::alloc_zeroed(layout).cast::<Decimal>();
-        if block.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        Vec::from_raw_parts(block, n, n)
     }
 }
 
@@ -529,9 +508,13 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     let mut pegs = Vec::new();
     let mut independent = Vec::new();
 
-    let mut records = Records::new(n, periods);
-    independent_demand(s, net, &mut reqs, &mut independent, &mut pegs, &mut exceptions)
-        .map_err(|(i, _)| overflow(s, i))?;
+    // The records (six zeroed decimals per item and bucket, hundreds of
+    // megabytes for a large plant) are laid out on both threads, beside
+    // the independent demand.
+    let (mut records, demand) = Records::new_beside(n, periods, || {
+        independent_demand(s, net, &mut reqs, &mut independent, &mut pegs, &mut exceptions)
+    });
+    demand.map_err(|(i, _)| overflow(s, i))?;
     let receipts = receipts_by_item(s, net, &mut exceptions);
     let mut planned_orders = Vec::new();
     let mut pegs = vec![pegs];

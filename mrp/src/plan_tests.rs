@@ -606,21 +606,6 @@ fn allocate_segments_pegs_what_allocate_pegs_segment_by_segment() {
 }
 
 #[test]
-fn zeroed_records_are_decimal_zeros() {
-    // Large enough for the allocator to map fresh pages, and small.
-    for n in [0, 1, 3, 1 << 17] {
-        let zeros = zeroed_decimals(n);
-        assert_eq!(zeros.len(), n);
-        assert!(zeros.iter().all(|z| *z == Decimal::ZERO && z.serialize() == Decimal::ZERO.serialize()));
-    }
-    // A row written and read back like any other vector.
-    let mut row = zeroed_decimals(52);
-    row[7] = d("1.5");
-    row.push(d("2"));
-    assert_eq!(row.iter().sum::<Decimal>(), d("3.5"));
-}
-
-#[test]
 fn pegs_keep_their_target_and_quantity_exactly() {
     assert_eq!(size_of::<Peg>(), 16);
     let quantities = [
