@@ -78,7 +78,9 @@ pub struct Peg {
     low: u64,
     /// High 32 bits of the mantissa.
     high: u32,
-    /// [`PegTarget::key`] in the low [`KEY_BITS`], the quantity's scale above.
+    /// [`PegTarget::key`] in the high [`KEY_BITS`], the quantity's scale in
+    /// the low [`SCALE_BITS`]: pegs with distinct targets are ordered by
+    /// this word as by their keys.
     packed: u32,
 }
 
@@ -87,6 +89,10 @@ const INDEX_BITS: u32 = 25;
 
 /// Bits of a peg key: the index and, above it, the target's kind.
 const KEY_BITS: u32 = INDEX_BITS + 2;
+
+/// Bits of `Peg::packed` below the key: the quantity's scale (at most 28).
+const SCALE_BITS: u32 = 32 - KEY_BITS;
+const SCALE_MASK: u32 = (1 << SCALE_BITS) - 1;
 
 /// Most items, BOM lines or demands in one scenario ([`validate`] refuses
 /// more): a peg addresses its target in 25 bits, beside its quantity's scale.
@@ -109,20 +115,20 @@ impl Peg {
         Peg {
             low: (u64::from(parts.mid) << 32) | u64::from(parts.lo),
             high: parts.hi,
-            packed: parts.scale << KEY_BITS | key,
+            packed: key << SCALE_BITS | parts.scale,
         }
     }
 
     /// `quantity` pegged to the target with key `key`, from the fast path.
     #[inline(always)]
     fn fixed_keyed(key: u32, quantity: lot::Fixed) -> Peg {
-        Peg { low: quantity.mantissa() as u64, high: 0, packed: quantity.scale() << KEY_BITS | key }
+        Peg { low: quantity.mantissa() as u64, high: 0, packed: key << SCALE_BITS | quantity.scale() }
     }
 
     /// [`PegTarget::key`] of the target.
     #[inline(always)]
     fn key(&self) -> u32 {
-        self.packed & ((1 << KEY_BITS) - 1)
+        self.packed >> SCALE_BITS
     }
 
     /// What the quantity serves.
@@ -140,14 +146,14 @@ impl Peg {
     /// How much.
     #[inline]
     pub fn quantity(&self) -> Decimal {
-        Decimal::from_parts(self.low as u32, (self.low >> 32) as u32, self.high, false, self.packed >> KEY_BITS)
+        Decimal::from_parts(self.low as u32, (self.low >> 32) as u32, self.high, false, self.packed & SCALE_MASK)
     }
 
     /// The quantity decoded, if it is positive and its mantissa fits an `i64`.
     #[inline(always)]
     fn fixed(&self) -> Option<lot::Fixed> {
         if self.high == 0 && self.low.wrapping_sub(1) < i64::MAX as u64 {
-            Some(lot::Fixed::new(self.low as i64, self.packed >> KEY_BITS))
+            Some(lot::Fixed::new(self.low as i64, self.packed & SCALE_MASK))
         } else {
             None
         }
@@ -432,8 +438,8 @@ const UNIT_FACTOR: u32 = u32::MAX;
 impl Requirement {
     /// What each of the requirement's segments is multiplied by.
     #[inline]
-    fn factor(&self, factors: &[Factor]) -> Factor {
-        if self.line == UNIT_FACTOR { Factor::UNIT } else { factors[self.line as usize] }
+    fn factor<'f>(&self, factors: &'f [Factor]) -> &'f Factor {
+        if self.line == UNIT_FACTOR { &Factor::UNIT } else { &factors[self.line as usize] }
     }
 }
 
@@ -526,8 +532,9 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     }
     let factors: Vec<Factor> = net.components.iter().map(|cl| Factor::of(cl.factor)).collect();
     let cx = Context { s, net, receipts: &receipts, factors: &factors, pegging: options.pegging };
-    let mut batches = [Batch::default(), Batch::default()];
-    let mut filings = [Filing::default(), Filing::default()];
+    let mut batches: Vec<Batch> = (0..BATCHES).map(|_| Batch::default()).collect();
+    let mut filings: Vec<Filing> = (0..BATCHES).map(|_| Filing::default()).collect();
+    let mut workspaces = [Workspace::default(), Workspace::default()];
     // The batches' explosions, kept until every component has read them
     // (`pending` feeds each), then emptied for reuse.
     let mut explosions: Vec<Explosions> = Vec::new();
@@ -538,7 +545,7 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     let mut k = 0;
     while k < sequence.len() {
         // A round: items of one level, up to about twice ROUND_WORK of
-        // requirement segments, split in two batches of about equal work.
+        // requirement segments, cut into BATCHES runs of about equal work.
         let level = net.low_level_code[sequence[k] as usize];
         let mut jobs: Vec<Job<'_>> = Vec::new();
         let mut work = 0;
@@ -555,36 +562,40 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
             jobs.push(Job { item: i, rq, feeds: item_feeds, rows, work: job_work });
             k += 1;
         }
-        let mut half = 0;
-        let mut split = jobs.len();
-        for (j, job) in jobs.iter().enumerate() {
-            if half >= work / 2 {
-                split = j;
-                break;
-            }
-            half += job.work;
-        }
-        let second = jobs.split_off(split);
-        let [first_batch, second_batch] = &mut batches;
+        let shares = split_by_work(jobs, work, BATCHES);
         let sources = Sources { pegs: &pegs, explosions: &explosions };
         // The last round's orders (with pegging) are filed meanwhile.
-        let mut file_both = || {
+        let mut file_all = || {
             for filing in &mut filings {
                 filing.file(s, &mut planned_orders, &mut exceptions);
             }
         };
-        if work >= rounds.parallel && !second.is_empty() {
+        if work >= rounds.parallel && shares.len() > 1 {
+            // Two threads take the batches in turn, each as it finishes
+            // one: neither waits long for the other, however the filing
+            // thread or the machine slows either down.
+            let next = std::sync::Mutex::new(batches.iter_mut().zip(shares));
+            let plan_shares = |workspace: &mut Workspace| {
+                loop {
+                    let Some((batch, jobs)) = next.lock().expect("a planning thread panicked").next() else {
+                        break;
+                    };
+                    batch.plan(workspace, &cx, sources, jobs);
+                }
+            };
+            let [first, second] = &mut workspaces;
             std::thread::scope(|scope| {
-                let filer = scope.spawn(file_both);
-                let helper = scope.spawn(|| second_batch.plan(&cx, sources, second));
-                first_batch.plan(&cx, sources, jobs);
+                let filer = scope.spawn(file_all);
+                let helper = scope.spawn(|| plan_shares(second));
+                plan_shares(first);
                 helper.join().expect("a planning thread panicked");
                 filer.join().expect("filing panicked");
             });
         } else {
-            file_both();
-            first_batch.plan(&cx, sources, jobs);
-            second_batch.plan(&cx, sources, second);
+            file_all();
+            for (batch, jobs) in batches.iter_mut().zip(shares) {
+                batch.plan(&mut workspaces[0], &cx, sources, jobs);
+            }
         }
         // Explosions every reader has now read are emptied for reuse.
         for b in read.drain(..) {
@@ -609,12 +620,16 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
         // batch's (an explosion's sum, whose items come before its failed
         // one; then its failed item), then the second's.
         if !options.pegging {
-            let lists = batches.each_mut().map(|b| (std::mem::take(&mut b.parents), std::mem::take(&mut b.explosions)));
-            let mut pass_both =
-                || lists.each_ref().map(|(parents, list)| pass_quantities(net, parents, list, &mut rows));
+            let lists: Vec<_> = batches
+                .iter_mut()
+                .map(|b| (std::mem::take(&mut b.parents), std::mem::take(&mut b.explosions)))
+                .collect();
+            let mut pass_all = || -> Vec<_> {
+                lists.iter().map(|(parents, list)| pass_quantities(net, parents, list, &mut rows)).collect()
+            };
             let passed = if work >= rounds.parallel {
                 std::thread::scope(|scope| {
-                    let helper = scope.spawn(pass_both);
+                    let helper = scope.spawn(pass_all);
                     for (batch, filing) in batches.iter_mut().zip(&mut filings) {
                         batch.hand_over(&mut pegs, filing);
                         filing.file(s, &mut planned_orders, &mut exceptions);
@@ -622,7 +637,7 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
                     helper.join().expect("a planning thread panicked")
                 })
             } else {
-                let passed = pass_both();
+                let passed = pass_all();
                 for (batch, filing) in batches.iter_mut().zip(&mut filings) {
                     batch.hand_over(&mut pegs, filing);
                     filing.file(s, &mut planned_orders, &mut exceptions);
@@ -693,6 +708,27 @@ const ROUND_WORK: usize = 1 << 19;
 /// Work counted per item besides its segments: netting, lot sizing and
 /// explosion of its orders (a few dozen per item at 52 buckets).
 const ITEM_WORK: usize = 256;
+
+/// Batches a round is cut into: the two planning threads take them in turn,
+/// so a round ends at most about one batch after its first thread is done.
+const BATCHES: usize = 8;
+
+/// Cuts a round's jobs (`work` in all) into at most `batches` runs of
+/// consecutive jobs of about equal work.
+fn split_by_work<'r>(jobs: Vec<Job<'r>>, work: usize, batches: usize) -> Vec<Vec<Job<'r>>> {
+    let mut shares: Vec<Vec<Job<'r>>> = Vec::with_capacity(batches);
+    let mut done = 0;
+    for job in jobs {
+        // A new run starts once the ones before hold their share of the work.
+        let due = shares.len() * work / batches;
+        if shares.is_empty() || (done >= due && shares.len() < batches) {
+            shares.push(Vec::new());
+        }
+        done += job.work;
+        shares.last_mut().expect("a run was started").push(job);
+    }
+    shares
+}
 
 /// Rounds smaller than this are planned on the calling thread alone.
 const PARALLEL_WORK: usize = 1 << 16;
@@ -837,7 +873,7 @@ struct Sources<'a> {
     explosions: &'a [Explosions],
 }
 
-/// One thread's share of a round, planned into buffers of its own.
+/// A run of a round's items, planned into buffers of its own.
 #[derive(Default)]
 struct Batch {
     /// Planned orders, numbered in the batch (`number` and `pegs_chunk` are
@@ -848,28 +884,33 @@ struct Batch {
     explosions: Explosions,
     /// The planned items' explosions, in order.
     parents: Vec<ParentExplosions>,
+    /// The first item that failed, with why; the batch stops there.
+    error: Option<(usize, ItemError)>,
+}
+
+/// What a planning thread reuses from item to item, whichever batch it plans.
+#[derive(Default)]
+struct Workspace {
     /// Room to sort an item's requirements in.
     scratch: Vec<Requirement>,
     /// The order whose pegs are being built.
     filling: Filling,
     /// Room for an item's supply queue.
     supplies: Vec<Supply>,
-    /// The first item that failed, with why; the batch stops there.
-    error: Option<(usize, ItemError)>,
 }
 
 impl Batch {
     /// Plans the jobs in order, stopping at the first that fails.
-    fn plan(&mut self, cx: &Context<'_>, sources: Sources<'_>, jobs: Vec<Job<'_>>) {
+    fn plan(&mut self, workspace: &mut Workspace, cx: &Context<'_>, sources: Sources<'_>, jobs: Vec<Job<'_>>) {
         for mut job in jobs {
             let i = job.item;
             let (orders, pegs, exceptions) = (self.orders.len(), self.pegs.len(), self.exceptions.len());
             let (groups, quantities) = (self.explosions.groups.len(), self.explosions.quantities.len());
             let planned = take_feeds(&mut job, sources.explosions, cx.pegging).and_then(|()| {
                 if cx.s.items[i].source == Source::Phantom {
-                    plan_phantom(cx, sources.pegs, job, self)
+                    plan_phantom(cx, sources.pegs, job, self, workspace)
                 } else {
-                    plan_item(cx, sources.pegs, job, self)
+                    plan_item(cx, sources.pegs, job, self, workspace)
                 }
             });
             if let Err(e) = planned {
@@ -1233,7 +1274,13 @@ fn receipts_by_item(s: &Scenario, net: &Network, exceptions: &mut Vec<Exception>
 
 /// Nets, lot-sizes, offsets, pegs and explodes one make or buy item into
 /// `batch`; requirement segments are read from `arena`.
-fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Batch) -> Result<(), ItemError> {
+fn plan_item(
+    cx: &Context<'_>,
+    arena: &[Vec<Peg>],
+    job: Job<'_>,
+    batch: &mut Batch,
+    workspace: &mut Workspace,
+) -> Result<(), ItemError> {
     let Context { s, net, .. } = *cx;
     let Job { item: i, mut rq, rows, .. } = job;
     let receipts = &cx.receipts[i][..];
@@ -1241,7 +1288,8 @@ fn plan_item(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Bat
     let cal = &s.calendar;
     let periods = cal.len();
     let result_pegging = cx.pegging;
-    let Batch { orders: planned_orders, pegs, exceptions, explosions, scratch, filling, supplies, .. } = batch;
+    let Batch { orders: planned_orders, pegs, exceptions, explosions, .. } = batch;
+    let Workspace { scratch, filling, supplies } = workspace;
     filling.prepare(s, pegs);
     let ItemRows {
         gross,
@@ -1422,13 +1470,13 @@ impl<'a> ScaledSum<'a> {
 #[inline(always)]
 fn allocate_segments(
     segments: &[Peg],
-    factor: Factor,
+    factor: &Factor,
     queue: &mut SupplyQueue,
     planned_orders: &mut [PlannedOrder],
     pegs: &mut Vec<Peg>,
     filling: &mut Filling,
 ) -> Result<(), Overflow> {
-    let Factor { decimal: factor, fixed: fixed_factor, unit } = factor;
+    let Factor { decimal: factor, fixed: fixed_factor, unit } = *factor;
     // A factor off the fast path (a unit factor is on it) leaves every
     // segment to the general path.
     let mut k = 0;
@@ -1602,7 +1650,8 @@ impl Filling {
     /// Puts the order's pegs (`pegs[start..]`) in target order if they are not.
     fn finish(&mut self, pegs: &mut [Peg]) {
         if !self.sorted {
-            pegs[self.start..].sort_unstable_by_key(Peg::key);
+            // Each target once: the packed words order them as their keys do.
+            pegs[self.start..].sort_unstable_by_key(|p| p.packed);
             self.sorted = true;
         }
     }
@@ -1720,10 +1769,17 @@ fn insertion_sort(pegs: &mut [Peg]) {
 
 /// Nets a phantom against its on-hand stock and passes the rest of each
 /// requirement, with its pegs, to the components in the same bucket.
-fn plan_phantom(cx: &Context<'_>, arena: &[Vec<Peg>], job: Job<'_>, batch: &mut Batch) -> Result<(), ItemError> {
+fn plan_phantom(
+    cx: &Context<'_>,
+    arena: &[Vec<Peg>],
+    job: Job<'_>,
+    batch: &mut Batch,
+    workspace: &mut Workspace,
+) -> Result<(), ItemError> {
     let Context { s, net, pegging, .. } = *cx;
     let Job { item: i, mut rq, rows, .. } = job;
-    let Batch { pegs, exceptions, explosions, scratch, .. } = batch;
+    let Batch { pegs, exceptions, explosions, .. } = batch;
+    let scratch = &mut workspace.scratch;
     let periods = s.calendar.len();
     let mut unsupplied = Decimal::ZERO;
     let mut first_unsupplied = None;
