@@ -486,12 +486,12 @@ pub fn plan_network(s: &Scenario, net: &Network) -> Result<PlanResult, PlanError
 ///
 /// Items of one low-level code only read what items of lower codes produced
 /// (their requirements, and the pegs those reference), so each level is
-/// planned in rounds of two batches of items, on two threads when the round
-/// is large enough. A batch plans into buffers of its own (orders, pegs,
-/// exceptions, explosions); the batches are then committed in planning
-/// sequence, which numbers the orders, moves their pegs into the result's
-/// arena and passes the requirements on, so the result is exactly that of
-/// planning the items one after another.
+/// planned in rounds, each cut into batches of consecutive items that two
+/// threads take in turn when the round is large enough. A batch plans into
+/// buffers of its own (orders, pegs, exceptions, explosions); the batches
+/// are then committed in planning sequence, which numbers the orders, moves
+/// their pegs into the result's arena and passes the requirements on, so
+/// the result is exactly that of planning the items one after another.
 pub fn plan_network_with(s: &Scenario, net: &Network, options: PlanOptions) -> Result<PlanResult, PlanError> {
     plan_in_rounds(s, net, options, Rounds { work: ROUND_WORK, parallel: PARALLEL_WORK })
 }
@@ -499,7 +499,7 @@ pub fn plan_network_with(s: &Scenario, net: &Network, options: PlanOptions) -> R
 /// How levels are cut into rounds (tests use tiny rounds to exercise the threads).
 #[derive(Debug, Clone, Copy)]
 struct Rounds {
-    /// Work of each of the two batches of a round ([`ROUND_WORK`]).
+    /// Half the work of a round ([`ROUND_WORK`]).
     work: usize,
     /// Least work of a round planned on two threads ([`PARALLEL_WORK`]).
     parallel: usize,
@@ -699,10 +699,11 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     })
 }
 
-/// Requirement segments (plus a little per item) a batch of a round plans
-/// before its round is committed: large enough that the two threads' start
-/// and the commit's copying are small beside the planning, small enough that
-/// a batch's buffers stay a few tens of megabytes.
+/// Requirement segments (plus a little per item) each of the two planning
+/// threads plans, about, before its round is committed: large enough that
+/// the threads' start and the commit's copying are small beside the
+/// planning, small enough that a round's buffers stay a few tens of
+/// megabytes.
 const ROUND_WORK: usize = 1 << 19;
 
 /// Work counted per item besides its segments: netting, lot sizing and
