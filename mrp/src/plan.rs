@@ -562,7 +562,7 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
             jobs.push(Job { item: i, rq, feeds: item_feeds, rows, work: job_work });
             k += 1;
         }
-        let shares = split_by_work(jobs, work, BATCHES);
+        let shares = split_by_work(jobs, work, BATCHES, |job| job.work);
         let sources = Sources { pegs: &pegs, explosions: &explosions };
         // The last round's orders (with pegging) are filed meanwhile.
         let mut file_all = || {
@@ -617,8 +617,8 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
         // to add to the components' gross rows: that is done now, on a
         // second thread while the orders are filed, and the lists are reused
         // at once. The first failure in planning sequence is the first
-        // batch's (an explosion's sum, whose items come before its failed
-        // one; then its failed item), then the second's.
+        // failing batch's (an explosion's sum, whose items come before its
+        // failed one; then its failed item); later batches are not looked at.
         if !options.pegging {
             let lists: Vec<_> = batches
                 .iter_mut()
@@ -714,10 +714,10 @@ const ITEM_WORK: usize = 256;
 /// so a round ends at most about one batch after its first thread is done.
 const BATCHES: usize = 8;
 
-/// Cuts a round's jobs (`work` in all) into at most `batches` runs of
-/// consecutive jobs of about equal work.
-fn split_by_work<'r>(jobs: Vec<Job<'r>>, work: usize, batches: usize) -> Vec<Vec<Job<'r>>> {
-    let mut shares: Vec<Vec<Job<'r>>> = Vec::with_capacity(batches);
+/// Cuts a round's jobs (`work` in all, `work_of` each) into at most
+/// `batches` runs of consecutive jobs of about equal work.
+fn split_by_work<T>(jobs: Vec<T>, work: usize, batches: usize, work_of: impl Fn(&T) -> usize) -> Vec<Vec<T>> {
+    let mut shares: Vec<Vec<T>> = Vec::with_capacity(batches);
     let mut done = 0;
     for job in jobs {
         // A new run starts once the ones before hold their share of the work.
@@ -725,7 +725,7 @@ fn split_by_work<'r>(jobs: Vec<Job<'r>>, work: usize, batches: usize) -> Vec<Vec
         if shares.is_empty() || (done >= due && shares.len() < batches) {
             shares.push(Vec::new());
         }
-        done += job.work;
+        done += work_of(&job);
         shares.last_mut().expect("a run was started").push(job);
     }
     shares

@@ -666,3 +666,29 @@ fn independent_demand_is_scaled_by_a_factor_of_exactly_one() {
     assert_eq!((unit.fixed, unit.unit), (one.fixed, one.unit));
     assert!(!Factor::of(d("1.0")).unit && Factor::of(d("1.02")).fixed.is_some());
 }
+
+#[test]
+fn rounds_are_cut_into_runs_of_about_equal_work_in_order() {
+    let split = |jobs: Vec<usize>, batches| {
+        let work = jobs.iter().sum();
+        split_by_work(jobs, work, batches, |w| *w)
+    };
+    // Every job once, in order, in at most `batches` runs.
+    let jobs: Vec<usize> = (0..100).map(|k| 1 + k % 7).collect();
+    let runs = split(jobs.clone(), 8);
+    assert_eq!(runs.len(), 8);
+    assert_eq!(runs.concat(), jobs);
+    // Each run but the last holds about an eighth of the work (at most one job more).
+    let eighth = jobs.iter().sum::<usize>() / 8;
+    for run in &runs[..7] {
+        let w: usize = run.iter().sum();
+        assert!(w >= eighth - 7 && w <= eighth + 7, "{w} against {eighth}");
+    }
+    // A large job ends its run (the next starts once the work so far is
+    // due); fewer jobs than batches give fewer runs.
+    assert_eq!(split(vec![1, 100, 1, 1], 8), vec![vec![1, 100], vec![1], vec![1]]);
+    assert_eq!(split(vec![5], 8), vec![vec![5]]);
+    // Never more runs than batches, even when the last jobs weigh nothing.
+    assert_eq!(split(vec![1, 1, 0, 0], 2), vec![vec![1], vec![1, 0, 0]]);
+    assert!(split(Vec::new(), 8).is_empty());
+}
