@@ -99,9 +99,10 @@ const SCALE_MASK: u32 = (1 << SCALE_BITS) - 1;
 pub const MAX_RECORDS: usize = (1 << INDEX_BITS) - 1;
 
 impl Peg {
-    /// `quantity` (not negative) pegged to `target`.
+    /// `quantity` (not negative: a peg keeps no sign) pegged to `target`.
+    /// Only the planner makes pegs; its quantities are never negative.
     #[inline]
-    pub fn new(target: PegTarget, quantity: Decimal) -> Peg {
+    pub(crate) fn new(target: PegTarget, quantity: Decimal) -> Peg {
         Peg::keyed(target.key(), quantity)
     }
 
@@ -603,8 +604,7 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
             pending[b] -= 1;
             if pending[b] == 0 {
                 let mut done = std::mem::take(&mut explosions[b]);
-                done.groups.clear();
-                done.quantities.clear();
+                done.clear();
                 spare.push(done);
             }
         }
@@ -648,8 +648,7 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
                 result.map_err(|parent| overflow(s, parent as usize))?;
                 batch.take_error(s)?;
                 parents.clear();
-                list.groups.clear();
-                list.quantities.clear();
+                list.clear();
                 (batch.parents, batch.explosions) = (parents, list);
             }
             continue;
@@ -822,6 +821,14 @@ enum Pending {
 struct Explosions {
     groups: Vec<ExplosionGroup>,
     quantities: Vec<Decimal>,
+}
+
+impl Explosions {
+    /// Empties the list for reuse, keeping its room.
+    fn clear(&mut self) {
+        self.groups.clear();
+        self.quantities.clear();
+    }
 }
 
 /// What every component's requirement from one parent order shares.
@@ -1626,7 +1633,8 @@ struct Filling {
 }
 
 impl Filling {
-    /// Sized for `s` (once per batch; later calls only reset the order).
+    /// Sized for `s` (once per thread's `Workspace`; later calls, one per
+    /// item, only reset the order) and started at the end of `pegs`.
     fn prepare(&mut self, s: &Scenario, pegs: &[Peg]) {
         self.size_for(s.demand.len() as u32, s.items.len() as u32);
         self.start = pegs.len();
@@ -1658,10 +1666,10 @@ impl Filling {
     }
 }
 
-/// Pegs `quantity` of `order` (the newest order with pegs in `pegs`, or
-/// one without pegs yet) to the target with key `key`: a known target
-/// adds to its peg (so each target's quantities are summed in the order
-/// they come), a new one is appended (see [`Filling`]).
+/// Adds `peg` to the pegs of `order` (the newest order with pegs in
+/// `pegs`, or one without pegs yet): a known target adds its quantity to
+/// its peg (so each target's quantities are summed in the order they
+/// come), a new one is appended (see [`Filling`]).
 #[inline(always)]
 fn add_peg(order: &mut PlannedOrder, peg: Peg, pegs: &mut Vec<Peg>, filling: &mut Filling) -> Result<(), Overflow> {
     let key = peg.key();
