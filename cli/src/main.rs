@@ -207,9 +207,11 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<()> {
     };
 
     let t = Instant::now();
+    let before_plan = bench::Usage::now();
     let plan = mrp::plan_network_with(&scenario, &network, mrp::PlanOptions { pegging: args.pegging == Pegging::Full })
         .map_err(|e| Refused(format!("{}: {e}", args.scenario.display())))?;
     let planned = t.elapsed();
+    let plan_usage = bench::Usage::now().since(before_plan);
 
     let t = Instant::now();
     let mut out = open_output(args.output.as_deref())?;
@@ -231,10 +233,13 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<()> {
 
     if args.timings {
         eprintln!(
-            "timings: read {:.3} s, parse+validate {:.3} s, plan {:.3} s, write {:.3} s, total {:.3} s; peak memory {}; {} items, {} bom lines, {} planned orders",
+            "timings: read {:.3} s, parse+validate {:.3} s, plan {:.3} s (CPU {:.2} s, {:.2} s of it in the kernel; {} page faults), write {:.3} s, total {:.3} s; peak memory {}; {} items, {} bom lines, {} planned orders",
             read.as_secs_f64(),
             parsed.as_secs_f64(),
             planned.as_secs_f64(),
+            plan_usage.user + plan_usage.system,
+            plan_usage.system,
+            plan_usage.page_faults,
             written.as_secs_f64(),
             started.elapsed().as_secs_f64(),
             bench::peak_memory().map_or("n/a".to_owned(), |b| format!("{} MiB", b >> 20)),
