@@ -233,7 +233,7 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<()> {
 
     if args.timings {
         eprintln!(
-            "timings: read {:.3} s, parse+validate {:.3} s, plan {:.3} s (CPU {:.2} s, {:.2} s of it in the kernel; {} page faults), write {:.3} s, total {:.3} s; peak memory {}; {} items, {} bom lines, {} planned orders",
+            "timings: read {:.3} s, parse+validate {:.3} s, plan {:.3} s (CPU {:.2} s, kernel {:.2} s, page faults {}), write {:.3} s, total {:.3} s; peak memory {}; {} items, {} bom lines, {} planned orders",
             read.as_secs_f64(),
             parsed.as_secs_f64(),
             planned.as_secs_f64(),
