@@ -204,7 +204,6 @@ mod tests {
         let after = Usage::now();
         assert!(touched.iter().all(|&b| b == 1));
         let used = after.since(before);
-        assert!(used.user >= 0.0 && used.system >= 0.0, "{used:?}");
         assert!(used.page_faults > 0, "8 MiB written for the first time: {used:?}");
         assert!(after.user + after.system > 0.0, "{after:?}");
     }
