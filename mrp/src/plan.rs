@@ -273,69 +273,140 @@ pub struct Exception {
     pub message: String,
 }
 
-/// The MRP records of every item: one value per item and bucket, stored flat.
+/// The MRP records of every item.
+///
+/// Only the gross requirements are stored, one value per item and bucket
+/// (the planner adds each parent's requirements to them). The other five
+/// rows follow by the netting rule from the gross requirements, the item's
+/// stock, safety stock and scheduled receipts, and its planned orders, and
+/// [`PlanResult::record`] works them out when a record is read: stored,
+/// they were five more rows of 16-byte decimals per item and bucket (416 MB
+/// at 100k items and 52 buckets), all fresh memory the planner had to touch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Records {
     periods: usize,
     gross: Vec<Decimal>,
-    scheduled_receipts: Vec<Decimal>,
-    projected_available: Vec<Decimal>,
-    net: Vec<Decimal>,
-    planned_receipts: Vec<Decimal>,
-    planned_releases: Vec<Decimal>,
+    /// What netting started from, per item.
+    terms: Vec<RecordTerms>,
+    /// Scheduled receipts per item: bucket and quantity, in due order.
+    receipts: Vec<Vec<(u32, Decimal)>>,
+    /// Per item, its planned orders: `planned_orders[start..start + count]`
+    /// (an item's orders are made, and filed, one after another).
+    orders: Vec<(u32, u32)>,
+}
+
+/// An item's terms of netting, kept for working out its record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RecordTerms {
+    on_hand: Decimal,
+    safety_stock: Decimal,
+    phantom: bool,
 }
 
 /// One item's MRP record.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record<'a> {
     /// Gross requirements (independent + dependent).
     pub gross: &'a [Decimal],
     /// Scheduled receipts.
-    pub scheduled_receipts: &'a [Decimal],
+    pub scheduled_receipts: Vec<Decimal>,
     /// Projected available balance at the end of each bucket.
-    pub projected_available: &'a [Decimal],
-    /// Net requirements.
-    pub net: &'a [Decimal],
+    pub projected_available: Vec<Decimal>,
+    /// Net requirements (for a phantom: what it passes to its components).
+    pub net: Vec<Decimal>,
     /// Planned order receipts (due quantities).
-    pub planned_receipts: &'a [Decimal],
+    pub planned_receipts: Vec<Decimal>,
     /// Planned order releases.
-    pub planned_releases: &'a [Decimal],
+    pub planned_releases: Vec<Decimal>,
 }
 
 impl Records {
-    /// Six zeroed rows per item: three laid out on a helper
-    /// thread while the calling thread does `meanwhile`, then the other three.
-    fn new_beside<T>(items: usize, periods: usize, meanwhile: impl FnOnce() -> T) -> (Self, T) {
-        let zeros = || vec![Decimal::ZERO; items * periods];
+    /// Zeroed gross requirements and every item's terms, laid out on a
+    /// helper thread while the calling thread does `meanwhile`.
+    fn new_beside<T>(s: &Scenario, meanwhile: impl FnOnce() -> T) -> (Self, T) {
+        let periods = s.calendar.len();
         std::thread::scope(|scope| {
-            let helper = scope.spawn(|| [zeros(), zeros(), zeros()]);
+            let helper = scope.spawn(|| {
+                let terms = s
+                    .items
+                    .iter()
+                    .map(|item| RecordTerms {
+                        on_hand: item.on_hand,
+                        safety_stock: item.safety_stock,
+                        phantom: item.source == Source::Phantom,
+                    })
+                    .collect();
+                (vec![Decimal::ZERO; s.items.len() * periods], terms)
+            });
             let value = meanwhile();
-            let [net, planned_receipts, planned_releases] = [zeros(), zeros(), zeros()];
-            let [gross, scheduled_receipts, projected_available] =
-                helper.join().expect("laying out the records panicked");
-            let records = Records {
-                periods,
-                gross,
-                scheduled_receipts,
-                projected_available,
-                net,
-                planned_receipts,
-                planned_releases,
-            };
-            (records, value)
+            let (gross, terms) = helper.join().expect("laying out the records panicked");
+            let items = s.items.len();
+            (Records { periods, gross, terms, receipts: vec![Vec::new(); items], orders: vec![(0, 0); items] }, value)
         })
     }
 
-    /// The record of item `i` (index into `Scenario::items`).
-    pub fn item(&self, i: usize) -> Record<'_> {
-        let r = i * self.periods..(i + 1) * self.periods;
+    /// Every item's gross requirements row, to hand out to the batches that plan them.
+    fn gross_rows(&mut self) -> Vec<Option<&mut [Decimal]>> {
+        let items = self.terms.len();
+        if self.periods == 0 {
+            return (0..items).map(|_| Some(<&mut [Decimal]>::default())).collect();
+        }
+        self.gross.chunks_exact_mut(self.periods).map(Some).collect()
+    }
+}
+
+impl PlanResult {
+    /// The MRP record of item `i` (index into `Scenario::items`), worked out
+    /// from its gross requirements, terms, scheduled receipts and planned
+    /// orders as the planner netted it (see [`Records`]). Reads
+    /// `planned_orders`, which must be as planned.
+    pub fn record(&self, i: usize) -> Record<'_> {
+        let r = &self.records;
+        let periods = r.periods;
+        let gross = &r.gross[i * periods..(i + 1) * periods];
+        let terms = r.terms[i];
+        let zeros = || vec![Decimal::ZERO; periods];
+        let (mut scheduled, mut projected, mut net) = (zeros(), zeros(), zeros());
+        let (mut receipts, mut releases) = (zeros(), zeros());
+        // The planner made these sums and differences without overflow, in
+        // this order, so they cannot overflow here.
+        if terms.phantom {
+            // A phantom passes on what its own stock does not cover.
+            let mut stock = terms.on_hand;
+            for t in 0..periods {
+                let from_stock = gross[t].min(stock);
+                stock -= from_stock;
+                net[t] = gross[t] - from_stock;
+                projected[t] = stock;
+            }
+        } else {
+            for &(bucket, quantity) in &r.receipts[i] {
+                scheduled[bucket as usize] += quantity;
+            }
+            let (start, count) = r.orders[i];
+            for order in &self.planned_orders[start as usize..][..count as usize] {
+                receipts[order.due_bucket as usize] += order.quantity;
+                releases[order.release_bucket as usize] += order.quantity;
+            }
+            let mut pab = terms.on_hand;
+            for t in 0..periods {
+                let avail = pab + scheduled[t] - gross[t];
+                if avail < terms.safety_stock {
+                    net[t] = terms.safety_stock - avail;
+                    pab = avail + receipts[t];
+                } else {
+                    pab = avail;
+                }
+                projected[t] = pab;
+            }
+        }
         Record {
-            gross: &self.gross[r.clone()],
-            scheduled_receipts: &self.scheduled_receipts[r.clone()],
-            projected_available: &self.projected_available[r.clone()],
-            net: &self.net[r.clone()],
-            planned_receipts: &self.planned_receipts[r.clone()],
-            planned_releases: &self.planned_releases[r],
+            gross,
+            scheduled_receipts: scheduled,
+            projected_available: projected,
+            net,
+            planned_receipts: receipts,
+            planned_releases: releases,
         }
     }
 }
@@ -507,7 +578,6 @@ struct Rounds {
 }
 
 fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rounds) -> Result<PlanResult, PlanError> {
-    let periods = s.calendar.len();
     let n = s.items.len();
     let mut exceptions = Vec::new();
     let mut reqs: Vec<Vec<Requirement>> = (0..n).map(|_| Vec::new()).collect();
@@ -515,21 +585,20 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     let mut pegs = Vec::new();
     let mut independent = Vec::new();
 
-    // The records (six zeroed decimals per item and bucket, hundreds of
-    // megabytes for a large plant) are laid out on both threads, beside
-    // the independent demand.
-    let (mut records, demand) = Records::new_beside(n, periods, || {
-        independent_demand(s, net, &mut reqs, &mut independent, &mut pegs, &mut exceptions)
-    });
+    // The gross requirements (a zeroed decimal per item and bucket, tens of
+    // megabytes for a large plant) are laid out beside the independent demand.
+    let (mut records, demand) =
+        Records::new_beside(s, || independent_demand(s, net, &mut reqs, &mut independent, &mut pegs, &mut exceptions));
     demand.map_err(|(i, _)| overflow(s, i))?;
     let receipts = receipts_by_item(s, net, &mut exceptions);
     let mut planned_orders = Vec::new();
     let mut pegs = vec![pegs];
-    let mut rows = records.rows();
+    let mut order_ranges = vec![(0, 0); n];
+    let mut rows = records.gross_rows();
     // Independent demand comes first in every gross requirement; parents'
     // requirements are added when the item's turn comes (see `Batch::plan`).
     for (item, bucket, quantity) in independent {
-        rows[item as usize].as_mut().expect("no item is planned yet").gross[bucket as usize] = quantity;
+        rows[item as usize].as_mut().expect("no item is planned yet")[bucket as usize] = quantity;
     }
     let factors: Vec<Factor> = net.components.iter().map(|cl| Factor::of(cl.factor)).collect();
     let cx = Context { s, net, receipts: &receipts, factors: &factors, pegging: options.pegging };
@@ -559,8 +628,8 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
                 + item_feeds.iter().map(|f| f.segments).sum::<usize>();
             work += job_work;
             read.extend(item_feeds.iter().map(|f| f.explosions));
-            let rows = rows[i].take().expect("every item is planned once");
-            jobs.push(Job { item: i, rq, feeds: item_feeds, rows, work: job_work });
+            let gross = rows[i].take().expect("every item is planned once");
+            jobs.push(Job { item: i, rq, feeds: item_feeds, gross, work: job_work });
             k += 1;
         }
         let shares = split_by_work(jobs, work, BATCHES, |job| job.work);
@@ -568,7 +637,7 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
         // The last round's orders (with pegging) are filed meanwhile.
         let mut file_all = || {
             for filing in &mut filings {
-                filing.file(s, &mut planned_orders, &mut exceptions);
+                filing.file(s, &mut planned_orders, &mut exceptions, &mut order_ranges);
             }
         };
         if work >= rounds.parallel && shares.len() > 1 {
@@ -632,7 +701,7 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
                     let helper = scope.spawn(pass_all);
                     for (batch, filing) in batches.iter_mut().zip(&mut filings) {
                         batch.hand_over(&mut pegs, filing);
-                        filing.file(s, &mut planned_orders, &mut exceptions);
+                        filing.file(s, &mut planned_orders, &mut exceptions, &mut order_ranges);
                     }
                     helper.join().expect("a planning thread panicked")
                 })
@@ -640,7 +709,7 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
                 let passed = pass_all();
                 for (batch, filing) in batches.iter_mut().zip(&mut filings) {
                     batch.hand_over(&mut pegs, filing);
-                    filing.file(s, &mut planned_orders, &mut exceptions);
+                    filing.file(s, &mut planned_orders, &mut exceptions, &mut order_ranges);
                 }
                 passed
             };
@@ -684,9 +753,13 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
         }
     }
     for filing in &mut filings {
-        filing.file(s, &mut planned_orders, &mut exceptions);
+        filing.file(s, &mut planned_orders, &mut exceptions, &mut order_ranges);
     }
     drop(rows);
+    records.orders = order_ranges;
+    for (item, placed) in receipts.iter().enumerate() {
+        records.receipts[item] = placed.iter().map(|p| (p.bucket as u32, s.receipts[p.index].quantity)).collect();
+    }
     exceptions.sort_by_key(|e: &Exception| e.item);
     Ok(PlanResult {
         planned_orders,
@@ -743,58 +816,15 @@ struct Context<'a> {
     pegging: bool,
 }
 
-/// One item to plan: its requirements and its rows of the MRP records.
+/// One item to plan: its requirements and its gross requirements row.
 struct Job<'r> {
     item: usize,
     /// Its independent requirements; its parents' are appended from `feeds`.
     rq: Vec<Requirement>,
     feeds: Vec<Feed>,
-    rows: ItemRows<'r>,
+    gross: &'r mut [Decimal],
     /// Estimated effort: requirement segments to allocate.
     work: usize,
-}
-
-/// The mutable rows of one item's MRP record.
-struct ItemRows<'r> {
-    gross: &'r mut [Decimal],
-    scheduled_receipts: &'r mut [Decimal],
-    projected_available: &'r mut [Decimal],
-    net: &'r mut [Decimal],
-    planned_receipts: &'r mut [Decimal],
-    planned_releases: &'r mut [Decimal],
-}
-
-impl Records {
-    /// Every item's rows, to hand out to the batches that plan them.
-    fn rows(&mut self) -> Vec<Option<ItemRows<'_>>> {
-        let p = self.periods;
-        let items = self.gross.len().checked_div(p).unwrap_or(0);
-        let mut arrays = [
-            self.gross.as_mut_slice(),
-            self.scheduled_receipts.as_mut_slice(),
-            self.projected_available.as_mut_slice(),
-            self.net.as_mut_slice(),
-            self.planned_receipts.as_mut_slice(),
-            self.planned_releases.as_mut_slice(),
-        ];
-        (0..items)
-            .map(|_| {
-                let [g, sr, pa, nr, pr, rl] = arrays.each_mut().map(|a| {
-                    let (row, rest) = std::mem::take(a).split_at_mut(p);
-                    *a = rest;
-                    row
-                });
-                Some(ItemRows {
-                    gross: g,
-                    scheduled_receipts: sr,
-                    projected_available: pa,
-                    net: nr,
-                    planned_receipts: pr,
-                    planned_releases: rl,
-                })
-            })
-            .collect()
-    }
 }
 
 /// An exception waiting for its batch's commit: a past-due release names its
@@ -905,6 +935,8 @@ struct Workspace {
     filling: Filling,
     /// Room for an item's supply queue.
     supplies: Vec<Supply>,
+    /// Room for an item's scheduled receipts per bucket.
+    scheduled: Vec<Decimal>,
 }
 
 impl Batch {
@@ -990,12 +1022,24 @@ impl Filing {
     /// Appends the orders and exceptions to the result in planning sequence:
     /// numbers the orders and writes the past-due release messages, which
     /// name them. Leaves its lists empty for reuse.
-    fn file(&mut self, s: &Scenario, planned_orders: &mut Vec<PlannedOrder>, exceptions: &mut Vec<Exception>) {
+    fn file(
+        &mut self,
+        s: &Scenario,
+        planned_orders: &mut Vec<PlannedOrder>,
+        exceptions: &mut Vec<Exception>,
+        order_ranges: &mut [(u32, u32)],
+    ) {
         let first_order = planned_orders.len();
         let chunk = self.chunk;
         for (k, mut order) in self.orders.drain(..).enumerate() {
-            order.number = (first_order + k + 1) as u32;
+            let index = (first_order + k) as u32;
+            order.number = index + 1;
             order.pegs_chunk = chunk;
+            let range = &mut order_ranges[order.item as usize];
+            if range.1 == 0 {
+                range.0 = index;
+            }
+            range.1 += 1;
             planned_orders.push(order);
         }
         let cal = &s.calendar;
@@ -1034,7 +1078,7 @@ fn pass_quantities(
     net: &Network,
     parents: &[ParentExplosions],
     list: &Explosions,
-    rows: &mut [Option<ItemRows<'_>>],
+    rows: &mut [Option<&mut [Decimal]>],
 ) -> Result<(), u32> {
     for parent in parents {
         let components = net.components_of(parent.item as usize);
@@ -1043,7 +1087,7 @@ fn pass_quantities(
         for (group, quantities) in groups.iter().zip(quantities) {
             for (cl, &quantity) in components.iter().zip(quantities) {
                 let row = rows[cl.component as usize].as_mut().expect("components are planned after their parents");
-                let cell = &mut row.gross[group.bucket as usize];
+                let cell = &mut row[group.bucket as usize];
                 *cell = add(*cell, quantity).map_err(|_| parent.item)?;
             }
         }
@@ -1074,7 +1118,7 @@ fn take_feeds(job: &mut Job<'_>, explosions: &[Explosions], pegging: bool) -> Re
             let group = list.groups[first.first_group as usize + g];
             for feed in &job.feeds[k..end] {
                 let quantity = list.quantities[feed.first_quantity as usize + g * feed.stride as usize];
-                let cell = &mut job.rows.gross[group.bucket as usize];
+                let cell = &mut job.gross[group.bucket as usize];
                 *cell = add(*cell, quantity).map_err(|_| ItemError::ParentOverflow(feed.parent))?;
                 if pegging && group.start != GROSS_ONLY {
                     job.rq.push(Requirement {
@@ -1290,28 +1334,27 @@ fn plan_item(
     workspace: &mut Workspace,
 ) -> Result<(), ItemError> {
     let Context { s, net, .. } = *cx;
-    let Job { item: i, mut rq, rows, .. } = job;
+    let Job { item: i, mut rq, gross, .. } = job;
+    let gross = &*gross;
     let receipts = &cx.receipts[i][..];
     let item = &s.items[i];
     let cal = &s.calendar;
     let periods = cal.len();
     let result_pegging = cx.pegging;
     let Batch { orders: planned_orders, pegs, exceptions, explosions, .. } = batch;
-    let Workspace { scratch, filling, supplies } = workspace;
+    let Workspace { scratch, filling, supplies, scheduled } = workspace;
     filling.prepare(s, pegs);
-    let ItemRows {
-        gross,
-        scheduled_receipts: scheduled,
-        projected_available: projected,
-        net: net_req,
-        planned_receipts,
-        planned_releases,
-    } = rows;
 
     sort_by_bucket(&mut rq, periods, scratch);
+    scheduled.clear();
+    scheduled.resize(periods, Decimal::ZERO);
     for p in receipts {
         scheduled[p.bucket] = add(scheduled[p.bucket], s.receipts[p.index].quantity)?;
     }
+    let scheduled = &scheduled[..];
+    // Releases before the horizon start all fall in bucket 0; their sum is
+    // the one release total that can leave the decimal range.
+    let mut past_due_releases = Decimal::ZERO;
     let eoq = match &item.lot.rule {
         LotRule::Eoq { order_cost, holding_cost } => {
             let mut total = Decimal::ZERO;
@@ -1343,10 +1386,10 @@ fn plan_item(
         }
         let avail = sub(add(pab, scheduled[t])?, gross[t])?;
         if less(avail, ss) {
-            net_req[t] = sub(ss, avail)?;
+            // The net requirement (kept in no row, see `Records`) must be a decimal.
+            sub(ss, avail)?;
             let cx = LotContext { bucket: t, avail, safety_stock: ss, gross, scheduled, eoq };
             let quantity = lot::lot_size(&item.lot, &cx)?;
-            planned_receipts[t] = quantity;
             pab = add(avail, quantity)?;
             // One order, unless `lot.max` splits it (no allocation for the usual case).
             let split;
@@ -1360,7 +1403,9 @@ fn plan_item(
             };
             let release = t.saturating_sub(lead_time);
             for &piece in pieces {
-                planned_releases[release] = add(planned_releases[release], piece)?;
+                if release == 0 {
+                    past_due_releases = add(past_due_releases, piece)?;
+                }
                 if t < lead_time {
                     let should = cal.start - chrono::Days::new(((lead_time - t) as u64) * u64::from(cal.bucket_days));
                     let order = planned_orders.len();
@@ -1382,7 +1427,6 @@ fn plan_item(
         } else {
             pab = avail;
         }
-        projected[t] = pab;
 
         while result_pegging && next_req < rq.len() && rq[next_req].bucket as usize == t {
             let r = rq[next_req];
@@ -1786,7 +1830,7 @@ fn plan_phantom(
     workspace: &mut Workspace,
 ) -> Result<(), ItemError> {
     let Context { s, net, pegging, .. } = *cx;
-    let Job { item: i, mut rq, rows, .. } = job;
+    let Job { item: i, mut rq, gross: gross_row, .. } = job;
     let Batch { pegs, exceptions, explosions, .. } = batch;
     let scratch = &mut workspace.scratch;
     let periods = s.calendar.len();
@@ -1796,11 +1840,10 @@ fn plan_phantom(
     let mut stock = s.items[i].on_hand;
     let mut next_req = 0;
     let components = net.components_of(i);
-    for t in 0..periods {
+    // Parents' requirements were added to the gross row before the item's turn (`take_feeds`).
+    for (t, &gross) in gross_row.iter().enumerate() {
         // What this bucket passes on is appended to the arena, then merged.
         let pass_on = pegs.len();
-        // Parents' requirements were added here before the item's turn (`take_feeds`).
-        let gross = rows.gross[t];
         let mut net_qty = Decimal::ZERO;
         while pegging && next_req < rq.len() && rq[next_req].bucket as usize == t {
             let r = rq[next_req];
@@ -1824,8 +1867,6 @@ fn plan_phantom(
             stock = sub(stock, from_stock)?;
             net_qty = sub(gross, from_stock)?;
         }
-        rows.net[t] = net_qty;
-        rows.projected_available[t] = stock;
         if !pegging && !net_qty.is_zero() && !components.is_empty() {
             explosions.groups.push(ExplosionGroup { bucket: t as u32, start: GROSS_ONLY, len: 0 });
             for cl in components {

@@ -132,7 +132,7 @@ fn spec_example_planned_by_hand() {
     );
 
     let zeros = |n: usize| vec![Decimal::ZERO; n];
-    let wheel = p.records.item(item_index(&s, "WHEEL"));
+    let wheel = p.record(item_index(&s, "WHEEL"));
     let mut g = zeros(26);
     g[1] = d("40");
     g[2] = d("120");
@@ -145,12 +145,12 @@ fn spec_example_planned_by_hand() {
     assert_eq!(&wheel.planned_receipts[..4], ds(&["0", "50", "100", "0"]).as_slice());
     assert_eq!(&wheel.planned_releases[..4], ds(&["150", "0", "0", "0"]).as_slice());
 
-    let rim = p.records.item(item_index(&s, "RIM"));
+    let rim = p.record(item_index(&s, "RIM"));
     assert_eq!(&rim.gross[..3], ds(&["153", "0", "0"]).as_slice());
     assert_eq!(&rim.scheduled_receipts[..3], ds(&["0", "100", "0"]).as_slice());
     assert_eq!(&rim.projected_available[..3], ds(&["7", "107", "107"]).as_slice());
 
-    let kit = p.records.item(item_index(&s, "FRAME-KIT"));
+    let kit = p.record(item_index(&s, "FRAME-KIT"));
     assert_eq!(&kit.gross[..3], ds(&["0", "20", "60"]).as_slice());
     assert_eq!(&kit.net[..3], ds(&["0", "16", "60"]).as_slice());
     assert_eq!(&kit.projected_available[..3], ds(&["4", "0", "0"]).as_slice());
@@ -195,7 +195,7 @@ fn textbook_lot_for_lot_with_safety_stock() {
         "receipts":[{"id":"WO-1","item":"A","date":"2027-01-18","quantity":10}]}"#,
     );
     let p = plan(&s).unwrap();
-    let r = p.records.item(0);
+    let r = p.record(0);
     assert_eq!(r.gross, ds(&["0", "10", "15", "12", "0", "20"]).as_slice());
     assert_eq!(r.scheduled_receipts, ds(&["0", "0", "10", "0", "0", "0"]).as_slice());
     assert_eq!(r.projected_available, ds(&["20", "10", "5", "5", "5", "5"]).as_slice());
@@ -235,7 +235,7 @@ fn fixed_lot_covers_several_buckets_and_excess_is_pegged_to_lot_size() {
         "0",
         &[(WEEKS[0], "10"), (WEEKS[1], "10"), (WEEKS[2], "10")],
     );
-    let r = p.records.item(0);
+    let r = p.record(0);
     assert_eq!(r.planned_receipts, ds(&["25", "0", "25", "0", "0", "0"]).as_slice());
     assert_eq!(r.projected_available, ds(&["15", "5", "20", "20", "20", "20"]).as_slice());
     assert_eq!(pegging(&s, &p, "PL-1"), pegs(&[("D0", "10"), ("D1", "10"), ("D2", "5")]));
@@ -250,7 +250,7 @@ fn period_order_covers_p_buckets() {
         "0",
         &[(WEEKS[0], "10"), (WEEKS[1], "20"), (WEEKS[2], "30"), (WEEKS[4], "5")],
     );
-    let r = p.records.item(0);
+    let r = p.record(0);
     // wk0 covers wk0-1 (30); wk2 covers wk2-3 (30); wk4 covers wk4-5 (5).
     assert_eq!(r.planned_receipts, ds(&["30", "0", "30", "0", "5", "0"]).as_slice());
 }
@@ -265,7 +265,7 @@ fn eoq_orders_at_least_the_economic_quantity() {
         "0",
         &[(WEEKS[0], "100"), (WEEKS[2], "100"), (WEEKS[4], "220")],
     );
-    let r = p.records.item(0);
+    let r = p.record(0);
     assert_eq!(r.planned_receipts, ds(&["192", "0", "192", "0", "192", "0"]).as_slice());
 }
 
@@ -276,7 +276,7 @@ fn min_multiple_and_max_modify_the_lot() {
     let q: Vec<Decimal> = p.planned_orders.iter().map(|o| o.quantity).collect();
     assert_eq!(q, ds(&["60", "60", "20"]));
     assert!(p.planned_orders.iter().all(|o| o.due_bucket == 1));
-    assert_eq!(p.records.item(0).planned_receipts[1], d("140"));
+    assert_eq!(p.record(0).planned_receipts[1], d("140"));
     assert_eq!(pegging(&s, &p, "PL-3"), pegs(&[("D0", "10"), ("lot:X", "10")]));
     // A small requirement is raised to the minimum.
     let (_, p) = one_item(r#"{"rule":"lot_for_lot","min":40,"multiple":20}"#, "0", "0", &[(WEEKS[1], "3")]);
@@ -307,7 +307,7 @@ fn forecast_is_consumed_by_orders_in_the_same_bucket_only() {
           {"id":"O2","item":"X","date":"2027-01-18","quantity":5,"kind":"order"}]}"#,
     );
     let p = plan(&s).unwrap();
-    assert_eq!(p.records.item(0).gross, ds(&["50", "25", "5"]).as_slice());
+    assert_eq!(p.record(0).gross, ds(&["50", "25", "5"]).as_slice());
     assert_eq!(pegging(&s, &p, "PL-1"), pegs(&[("F0", "20"), ("O0", "30")]));
     assert_eq!(pegging(&s, &p, "PL-2"), pegs(&[("O1", "25")]));
 }
@@ -325,8 +325,8 @@ fn dates_outside_the_horizon() {
     );
     let p = plan(&s).unwrap();
     // LATE counts in wk0, EDGE (last day of wk1) in wk1, FAR (horizon end) nowhere.
-    assert_eq!(p.records.item(0).gross, ds(&["4", "1"]).as_slice());
-    assert_eq!(p.records.item(0).scheduled_receipts, ds(&["2", "0"]).as_slice());
+    assert_eq!(p.record(0).gross, ds(&["4", "1"]).as_slice());
+    assert_eq!(p.record(0).scheduled_receipts, ds(&["2", "0"]).as_slice());
     assert_eq!(
         exceptions(&s, &p),
         vec![
@@ -376,11 +376,11 @@ fn phantom_nets_its_stock_and_passes_the_rest_down_in_the_same_bucket() {
     );
     let p = plan(&s).unwrap();
     // A: 10 due wk3, released wk2 → K needs 20 in wk2, 3 from stock → 17 × 1.5 × 1.1 = 28.05 of P in wk2.
-    let k = p.records.item(1);
+    let k = p.record(1);
     assert_eq!(k.gross, ds(&["0", "0", "20", "0"]).as_slice());
     assert_eq!(k.net, ds(&["0", "0", "17", "0"]).as_slice());
     assert!(k.planned_receipts.iter().all(|q| q.is_zero()));
-    assert_eq!(p.records.item(2).gross, ds(&["0", "0", "28.05", "0"]).as_slice());
+    assert_eq!(p.record(2).gross, ds(&["0", "0", "28.05", "0"]).as_slice());
     assert_eq!(orders(&s, &p).len(), 2, "no planned order for the phantom");
     assert_eq!(pegging(&s, &p, "PL-2"), pegs(&[("SO", "28.05")]));
 }

@@ -240,18 +240,18 @@ impl Serialize for RecordsDoc<'_, '_> {
             if !d.shows(i) {
                 continue;
             }
-            let r = d.plan.records.item(i);
+            let r = d.plan.record(i);
             map.serialize_entry(
                 &item.id,
                 &RecordDoc {
                     source: item.source.as_str(),
                     low_level_code: d.plan.low_level_code[i],
                     gross: Quantities(r.gross),
-                    scheduled_receipts: Quantities(r.scheduled_receipts),
-                    projected_available: Quantities(r.projected_available),
-                    net: Quantities(r.net),
-                    planned_receipts: Quantities(r.planned_receipts),
-                    planned_releases: Quantities(r.planned_releases),
+                    scheduled_receipts: Quantities(&r.scheduled_receipts),
+                    projected_available: Quantities(&r.projected_available),
+                    net: Quantities(&r.net),
+                    planned_receipts: Quantities(&r.planned_receipts),
+                    planned_releases: Quantities(&r.planned_releases),
                 },
             )?;
         }
@@ -464,14 +464,14 @@ impl<'a> Texts<'a> {
         buf.extend_from_slice(item.source.as_str().as_bytes());
         buf.extend_from_slice(b"\",\"low_level_code\":");
         write_u64(buf, u64::from(plan.low_level_code[i]));
-        let r = plan.records.item(i);
+        let r = plan.record(i);
         let rows: [(&[u8], &[Decimal]); 6] = [
             (b",\"gross\":[", r.gross),
-            (b",\"scheduled_receipts\":[", r.scheduled_receipts),
-            (b",\"projected_available\":[", r.projected_available),
-            (b",\"net\":[", r.net),
-            (b",\"planned_receipts\":[", r.planned_receipts),
-            (b",\"planned_releases\":[", r.planned_releases),
+            (b",\"scheduled_receipts\":[", &r.scheduled_receipts),
+            (b",\"projected_available\":[", &r.projected_available),
+            (b",\"net\":[", &r.net),
+            (b",\"planned_receipts\":[", &r.planned_receipts),
+            (b",\"planned_releases\":[", &r.planned_releases),
         ];
         for (key, values) in rows {
             buf.extend_from_slice(key);

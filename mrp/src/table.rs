@@ -48,7 +48,7 @@ pub fn render_table(s: &Scenario, plan: &PlanResult, mask: Option<&[bool]>) -> S
     order_of_items.sort_by_key(|&i| (plan.low_level_code[i], i));
     for i in order_of_items {
         let item = &s.items[i];
-        let r = plan.records.item(i);
+        let r = plan.record(i);
         let _ = writeln!(out);
         let _ = write!(out, "{}", item.id);
         if let Some(name) = &item.name {
@@ -68,11 +68,11 @@ pub fn render_table(s: &Scenario, plan: &PlanResult, mask: Option<&[bool]>) -> S
 
         let rows: [(&str, &[Decimal], bool); 6] = [
             ("Gross requirements", r.gross, false),
-            ("Scheduled receipts", r.scheduled_receipts, false),
-            ("Projected available", r.projected_available, true),
-            (if item.source == Source::Phantom { "Passed to components" } else { "Net requirements" }, r.net, false),
-            ("Planned receipts", r.planned_receipts, false),
-            ("Planned releases", r.planned_releases, false),
+            ("Scheduled receipts", &r.scheduled_receipts, false),
+            ("Projected available", &r.projected_available, true),
+            (if item.source == Source::Phantom { "Passed to components" } else { "Net requirements" }, &r.net, false),
+            ("Planned receipts", &r.planned_receipts, false),
+            ("Planned releases", &r.planned_releases, false),
         ];
         let width =
             rows.iter().flat_map(|(_, v, _)| v.iter().map(|q| fmt_qty(*q).len())).chain([10]).max().unwrap_or(10) + 1;

@@ -162,7 +162,7 @@ proptest! {
         let p = plan(&s).expect("valid scenarios plan");
         let t_len = s.calendar.len();
         for (i, item) in s.items.iter().enumerate() {
-            let r = p.records.item(i);
+            let r = p.record(i);
             if item.source == Source::Phantom {
                 prop_assert!(r.planned_receipts.iter().all(|q| q.is_zero()));
                 prop_assert!(r.projected_available.iter().all(|q| *q >= Decimal::ZERO));
@@ -180,7 +180,7 @@ proptest! {
                 prev = r.projected_available[t];
             }
             if item.lot.rule == LotRule::LotForLot && item.lot.min.is_none() && item.lot.multiple.is_none() {
-                prop_assert_eq!(r.planned_receipts, r.net, "lot-for-lot receipts equal net requirements");
+                prop_assert_eq!(&r.planned_receipts, &r.net, "lot-for-lot receipts equal net requirements");
             }
             let released: Decimal = r.planned_releases.iter().sum();
             let received: Decimal = r.planned_receipts.iter().sum();
@@ -204,7 +204,7 @@ proptest! {
         for line in &s.bom {
             let (pi, ci) = (idx(&line.parent), idx(&line.component));
             let factor = line.quantity * (Decimal::ONE + line.scrap);
-            let parent = p.records.item(pi);
+            let parent = p.record(pi);
             for t in 0..t_len {
                 let passed = if s.items[pi].source == Source::Phantom { parent.net[t] } else { parent.planned_releases[t] };
                 expected[ci][t] += passed * factor;
@@ -222,7 +222,7 @@ proptest! {
             table[idx(&dem.item)][t] += dem.quantity;
         }
         for (i, exp) in expected.iter().enumerate() {
-            let r = p.records.item(i);
+            let r = p.record(i);
             for t in 0..t_len {
                 // Gross = exploded parent releases + max(forecast, orders).
                 prop_assert_eq!(r.gross[t], exp[t] + orders[i][t].max(forecasts[i][t]), "item {} t{}", s.items[i].id, t);
