@@ -27,14 +27,31 @@ fn thread_cpu() -> Duration {
     Duration::from_nanos(text.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0))
 }
 
-/// CPU time of the whole process (every thread, user and system), from
-/// `/proc/self/stat`, in clock ticks of 10 ms.
-fn process_cpu() -> Duration {
+/// What the whole process (every thread) has used so far, from `/proc/self/stat`.
+#[derive(Clone, Copy)]
+struct Usage {
+    /// CPU time, user and system, in clock ticks of 10 ms.
+    cpu: Duration,
+    /// The system (kernel) part of it.
+    kernel: Duration,
+    /// Minor page faults: pages the kernel mapped, nearly all fresh memory.
+    page_faults: u64,
+}
+
+fn process_usage() -> Usage {
     let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // The fields after the command name (which may hold spaces) in parentheses.
     let fields: Vec<&str> = text.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let ticks = |k: usize| fields.get(k).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    let value = |k: usize| fields.get(k).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    Usage {
+        cpu: Duration::from_millis((value(11) + value(12)) * 10),
+        kernel: Duration::from_millis(value(12) * 10),
+        page_faults: value(7),
+    }
+}
+
+fn process_cpu() -> Duration {
+    process_usage().cpu
 }
 
 fn main() {
@@ -72,11 +89,11 @@ fn main() {
 
     let t = Instant::now();
     let cpu = thread_cpu();
-    let all_cpu = process_cpu();
+    let before = process_usage();
     let plan = mrp::plan_network_with(&scenario, &network, mrp::PlanOptions { pegging }).expect("planned");
     let planned = t.elapsed();
     let plan_cpu = thread_cpu() - cpu;
-    let plan_all_cpu = process_cpu() - all_cpu;
+    let after = process_usage();
 
     let t = Instant::now();
     let write_cpu = process_cpu();
@@ -93,12 +110,14 @@ fn main() {
     let write_cpu = process_cpu() - write_cpu;
 
     eprintln!(
-        "timings: read {:.3} s, parse+validate {:.3} s, plan {:.3} s (CPU: planning thread {:.3} s, all threads {:.2} s), write {:.3} s (CPU {:.2} s), total {:.3} s; peak memory {} MiB; {} items, {} bom lines, {} planned orders",
+        "timings: read {:.3} s, parse+validate {:.3} s, plan {:.3} s (CPU: planning thread {:.3} s, all threads {:.2} s, kernel {:.2} s, page faults {}), write {:.3} s (CPU {:.2} s), total {:.3} s; peak memory {} MiB; {} items, {} bom lines, {} planned orders",
         read.as_secs_f64(),
         parsed.as_secs_f64(),
         planned.as_secs_f64(),
         plan_cpu.as_secs_f64(),
-        plan_all_cpu.as_secs_f64(),
+        (after.cpu - before.cpu).as_secs_f64(),
+        (after.kernel - before.kernel).as_secs_f64(),
+        after.page_faults - before.page_faults,
         written.as_secs_f64(),
         write_cpu.as_secs_f64(),
         started.elapsed().as_secs_f64(),

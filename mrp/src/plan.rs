@@ -322,27 +322,32 @@ pub struct Record<'a> {
 
 impl Records {
     /// Zeroed gross requirements and every item's terms, laid out on a
-    /// helper thread while the calling thread does `meanwhile`.
+    /// helper thread and on the calling thread once it has done `meanwhile`.
     fn new_beside<T>(s: &Scenario, meanwhile: impl FnOnce() -> T) -> (Self, T) {
         let periods = s.calendar.len();
-        std::thread::scope(|scope| {
+        let items = s.items.len();
+        let len = items * periods;
+        let mut gross: Vec<Decimal> = Vec::with_capacity(len);
+        let (first, second) = gross.spare_capacity_mut()[..len].split_at_mut(len / 2);
+        let (terms, value) = std::thread::scope(|scope| {
             let helper = scope.spawn(|| {
-                let terms = s
-                    .items
+                first.fill(std::mem::MaybeUninit::new(Decimal::ZERO));
+                s.items
                     .iter()
                     .map(|item| RecordTerms {
                         on_hand: item.on_hand,
                         safety_stock: item.safety_stock,
                         phantom: item.source == Source::Phantom,
                     })
-                    .collect();
-                (vec![Decimal::ZERO; s.items.len() * periods], terms)
+                    .collect()
             });
             let value = meanwhile();
-            let (gross, terms) = helper.join().expect("laying out the records panicked");
-            let items = s.items.len();
-            (Records { periods, gross, terms, receipts: vec![Vec::new(); items], orders: vec![(0, 0); items] }, value)
-        })
+            second.fill(std::mem::MaybeUninit::new(Decimal::ZERO));
+            (helper.join().expect("laying out the records panicked"), value)
+        });
+        // SAFETY: both halves of the first `len` values were written above.
+        unsafe { gross.set_len(len) };
+        (Records { periods, gross, terms, receipts: vec![Vec::new(); items], orders: vec![(0, 0); items] }, value)
     }
 
     /// Every item's gross requirements row, to hand out to the batches that plan them.
