@@ -435,6 +435,26 @@ fn overflow_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn past_due_releases_beyond_the_decimal_range_are_an_error() {
+    // Both orders are released in bucket 0; their sum leaves the range (the
+    // record, worked out when read, must never meet a sum the planner did not make).
+    let text = |second: &str| {
+        format!(
+            r#"{{"format":"mrp-scenario/1","name":"t","calendar":{{"start":"2027-01-04","bucket_days":7,"periods":3}},
+            "items":[{{"id":"A","source":"make","lead_time":2}}],
+            "demand":[{{"id":"D1","item":"A","date":"2027-01-04","quantity":"5e28","kind":"order"}},
+                      {{"id":"D2","item":"A","date":"2027-01-11","quantity":"{second}","kind":"order"}}]}}"#
+        )
+    };
+    assert!(matches!(plan(&scenario(&text("5e28"))), Err(PlanError::Overflow { .. })));
+    let p = plan(&scenario(&text("2e28"))).unwrap();
+    let r = p.record(0);
+    assert_eq!(r.planned_releases, ds(&["70000000000000000000000000000", "0", "0"]));
+    assert_eq!(r.planned_receipts, ds(&["50000000000000000000000000000", "20000000000000000000000000000", "0"]));
+    assert_eq!(r.net, r.planned_receipts);
+}
+
+#[test]
 fn a_tiny_max_is_refused_instead_of_exploding() {
     let (s, _) = one_item(r#"{"rule":"lot_for_lot"}"#, "0", "0", &[(WEEKS[0], "1")]);
     let mut s = s;
