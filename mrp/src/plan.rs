@@ -424,7 +424,8 @@ pub struct PlanResult {
     /// The peg arena, in chunks: independent demand, then what each batch of
     /// planning produced (moved here whole, never copied).
     pegs: Vec<Vec<Peg>>,
-    /// Every item's MRP record.
+    /// Every item's gross requirements and what the rest of its MRP record
+    /// follows from; read a record with [`PlanResult::record`].
     pub records: Records,
     /// Low-level code of every item.
     pub low_level_code: Vec<u32>,
