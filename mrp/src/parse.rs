@@ -3,7 +3,7 @@
 //! Two passes: serde reads the shape (with the path of any structural error),
 //! then every field is converted and range-checked, collecting every problem
 //! with its place (`items[2].lead_time: ...`) instead of stopping at the first.
-//! Cross-references, duplicates and cycles are checked by [`crate::validate`].
+//! Cross-references, duplicates and cycles are checked by [`crate::validate()`].
 
 use std::fmt;
 use std::str::FromStr;
