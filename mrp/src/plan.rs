@@ -347,7 +347,8 @@ impl Records {
         });
         // SAFETY: both halves of the first `len` values were written above.
         unsafe { gross.set_len(len) };
-        (Records { periods, gross, terms, receipts: vec![Vec::new(); items], orders: vec![(0, 0); items] }, value)
+        // Receipts and order ranges are set when planning is done.
+        (Records { periods, gross, terms, receipts: Vec::new(), orders: Vec::new() }, value)
     }
 
     /// Every item's gross requirements row, to hand out to the batches that plan them.
@@ -763,9 +764,10 @@ fn plan_in_rounds(s: &Scenario, net: &Network, options: PlanOptions, rounds: Rou
     }
     drop(rows);
     records.orders = order_ranges;
-    for (item, placed) in receipts.iter().enumerate() {
-        records.receipts[item] = placed.iter().map(|p| (p.bucket as u32, s.receipts[p.index].quantity)).collect();
-    }
+    records.receipts = receipts
+        .iter()
+        .map(|placed| placed.iter().map(|p| (p.bucket as u32, s.receipts[p.index].quantity)).collect())
+        .collect();
     exceptions.sort_by_key(|e: &Exception| e.item);
     Ok(PlanResult {
         planned_orders,
