@@ -552,12 +552,7 @@ pub struct SolveOptions<'a> {
     pub gap: f64,
     /// A plan to start from (must be feasible for the model to help).
     pub start: Option<&'a Plan>,
-    /// Quick mode for relax-and-fix steps: no CBC preprocessing, root cuts
-    /// or root heuristics, whose time CBC's limit does not bound (the step
-    /// starts from a feasible plan, so it always has an answer). CBC only.
-    pub quick: bool,
-    /// Threads for CBC's branch-and-bound (not used in quick mode; HiGHS
-    /// always runs on one).
+    /// Threads for CBC's branch-and-bound (HiGHS always runs on one).
     pub threads: usize,
     /// The solver.
     pub backend: Backend,
@@ -891,13 +886,8 @@ fn run_cbc(
     // CPU seconds otherwise, which overshoots on a busy machine and stops a
     // two-thread search at half its time.
     model.set_parameter("timeMode", "elapsed");
-    if any_integer && !opts.quick && opts.threads > 1 {
+    if any_integer && opts.threads > 1 {
         model.set_parameter("threads", &opts.threads.to_string());
-    }
-    if opts.quick {
-        model.set_parameter("cuts", "off");
-        model.set_parameter("preprocess", "off");
-        model.set_parameter("heuristicsOnOff", "off");
     }
     if any_integer {
         model = model.with_mip_gap(opts.gap as f32).map_err(|e| MipError::NoSolution(e.to_string()))?;
@@ -1220,7 +1210,6 @@ mod tests {
                 time_limit: 20.0,
                 gap: 0.0,
                 start: None,
-                quick: false,
                 threads: 1,
                 backend: Backend::Cbc,
                 link: None,
@@ -1249,7 +1238,6 @@ mod tests {
                     time_limit: 10.0,
                     gap: 0.0,
                     start: None,
-                    quick: false,
                     threads: 1,
                     backend: Backend::Cbc,
                     link: None,
@@ -1352,17 +1340,8 @@ pub(crate) mod cut_validity {
         threads: usize,
         backend: Backend,
     ) -> f64 {
-        let options = SolveOptions {
-            mode,
-            cuts,
-            time_limit: 30.0,
-            gap: 0.0,
-            start: None,
-            quick: false,
-            threads,
-            backend,
-            link: None,
-        };
+        let options =
+            SolveOptions { mode, cuts, time_limit: 30.0, gap: 0.0, start: None, threads, backend, link: None };
         let s = solve(prep, &options).unwrap();
         assert_eq!(s.stop, Stop::Optimal);
         // A proven optimum: the bound meets the objective.
@@ -1447,7 +1426,6 @@ pub(crate) mod cut_validity {
                     time_limit: 10.0,
                     gap: 0.0,
                     start: None,
-                    quick: false,
                     threads: 1,
                     backend: Backend::Cbc,
                     link: None,
