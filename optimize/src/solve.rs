@@ -28,7 +28,7 @@
 //!    search that proves its answer stops the other.
 //!
 //! The heuristics' sub-models went from CBC to HiGHS on 2026-12-04: on the
-//! Stadtler instances the 60 s plans came out 1.6–4 % cheaper (README,
+//! Stadtler instances the 60 s plans came out up to 4 % cheaper (README,
 //! LSDM benchmark).
 //!
 //! Every candidate plan is re-simulated with [`Problem::evaluate`] and only
@@ -473,7 +473,7 @@ fn relax_and_fix(s: &mut Search<'_, '_>, cuts: &[Cut], budget: f64, lp: Option<&
                 time_limit: limit,
                 gap: 1e-3,
                 start: Some(&start),
-                threads: s.threads,
+                threads: 1,
                 backend: Backend::Highs,
                 link: None,
             },
@@ -606,7 +606,7 @@ fn fix_and_optimise(s: &mut Search<'_, '_>, cuts: &[Cut], until: f64) {
                     time_limit: limit,
                     gap: 1e-4,
                     start: Some(&start),
-                    threads: s.threads,
+                    threads: 1,
                     backend: Backend::Highs,
                     link: None,
                 },
