@@ -532,11 +532,12 @@ struct Vars {
 /// The MIP solver that runs a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// COIN-OR CBC: the LP rounds, the heuristics' sub-models, and a
-    /// branch-and-bound that can use several threads.
+    /// COIN-OR CBC: the LP rounds, and a second search of the whole model
+    /// (a branch-and-bound that can use several threads).
     Cbc,
     /// HiGHS: a single-threaded branch-and-cut whose bounds on these
-    /// models are much stronger than CBC's (see the README's LSDM table).
+    /// models are much stronger than CBC's (see the README's LSDM table):
+    /// the exact search and the heuristics' sub-models.
     Highs,
 }
 
